@@ -1,0 +1,5 @@
+import sys
+
+from autobot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,133 @@
+"""Decoding, colour conversion and resizing of single images.
+
+All image files pass through :func:`decode_image`, so one place guards against
+undecodable files, decompression bombs and odd modes (RGBA, palette, 16-bit).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from autobot.errors import DataError
+
+#: Largest image we agree to decode (pixels); far above any microscope or rover frame.
+MAX_PIXELS = 40_000_000
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+
+
+def decode_image(
+    source: str | Path | bytes | BinaryIO,
+    channels: int,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+) -> np.ndarray:
+    """Decode an image file to ``uint8`` ``(H, W, channels)``.
+
+    Args:
+        source: A path, the file's bytes, or an open binary file.
+        channels: 3 for RGB, 1 for grayscale.
+        name: Name used in error messages (defaults to the path).
+        max_pixels: Refuse larger images before decoding them.
+    """
+    label = name or (str(source) if isinstance(source, (str, Path)) else "<upload>")
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise DataError(
+                        label, None, f"an image of at most {max_pixels:,} pixels",
+                        f"{width}x{height} ({width * height:,} pixels)",
+                    )
+                image.load()
+                return to_channels(pil_to_array(image), channels)
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(label, None, "an existing image file", "no such file") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise DataError(label, None, "a decodable image (PNG, JPEG, BMP, TIFF, GIF, WebP)", _reason(err)) from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise DataError(label, None, "a complete, decodable image", f"a damaged file ({_reason(err)})") from None
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).split("\n")[0]
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def pil_to_array(image: Image.Image) -> np.ndarray:
+    """PIL image to ``uint8`` array, rescaling 16-bit and float modes instead of clipping."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low) * 255.0 if high > low else np.zeros_like(values)
+        return np.round(scaled).astype(np.uint8)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        image = image.convert("RGB")
+    elif image.mode == "LA":
+        image = image.convert("RGBA")
+    return np.asarray(image, dtype=np.uint8)
+
+
+def to_channels(array: np.ndarray, channels: int) -> np.ndarray:
+    """Convert a ``uint8`` ``(H, W)`` / ``(H, W, 1|3|4)`` image to ``channels`` channels.
+
+    Alpha is composited over white (how slides and screenshots look to people).
+    """
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.shape[-1] == 4:
+        alpha = array[..., 3:4].astype(np.float32) / 255.0
+        rgb = array[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        array = np.round(rgb).astype(np.uint8)
+    if array.shape[-1] == 2:
+        array = array[..., :1]
+    if array.shape[-1] == channels:
+        return array
+    if channels == 1:
+        weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        gray = array[..., :3].astype(np.float32) @ weights
+        return np.round(gray).astype(np.uint8)[..., None]
+    if channels == 3:
+        return np.repeat(array[..., :1], 3, axis=-1)
+    raise ValueError(f"channels must be 1 or 3; got {channels}")
+
+
+def resize(array: np.ndarray, size: tuple[int, int], *, nearest: bool = False) -> np.ndarray:
+    """Resize ``(H, W[, C])`` ``uint8`` to ``size=(height, width)``.
+
+    Bilinear with antialiasing for images, nearest for masks (labels must not blend).
+    """
+    height, width = size
+    if array.shape[:2] == (height, width):
+        return array
+    squeeze = array.ndim == 3 and array.shape[-1] == 1
+    image = Image.fromarray(array[..., 0] if squeeze else array)
+    method = Image.Resampling.NEAREST if nearest else Image.Resampling.BILINEAR
+    out = np.asarray(image.resize((width, height), method), dtype=np.uint8)
+    return out[..., None] if squeeze else out
+
+
+def resize_batch(images: np.ndarray, size: tuple[int, int], *, nearest: bool = False) -> np.ndarray:
+    if images.shape[1:3] == tuple(size):
+        return images
+    return np.stack([resize(image, size, nearest=nearest) for image in images])
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array).save(buffer, "PNG")
+    return buffer.getvalue()
