@@ -35,6 +35,7 @@ def as_labels(array: np.ndarray, task: TaskSpec, path: str, key: str, n: int) ->
     """Labels as ``int64`` ``(N,)``; accepts ``(N,)``, ``(N, 1)`` or one-hot ``(N, classes)``."""
     if array.dtype.kind not in "uifb":
         raise DataError(path, key, "integer class labels", describe(array))
+    original = array
     if array.ndim == 2 and array.shape[1] == task.num_classes and task.num_classes > 1:
         if not np.all((array == 0) | (array == 1)) or not np.all(array.sum(axis=1) == 1):
             raise DataError(path, key, f"one-hot rows over {task.num_classes} classes", "rows that are not one-hot")
@@ -42,7 +43,7 @@ def as_labels(array: np.ndarray, task: TaskSpec, path: str, key: str, n: int) ->
     elif array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1 or len(array) != n:
-        raise DataError(path, key, f"labels of shape ({n},) or ({n}, 1)", describe(array))
+        raise DataError(path, key, f"labels of shape ({n},) or ({n}, 1)", describe(original))
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise DataError(path, key, "whole-number labels", "fractional or NaN values")

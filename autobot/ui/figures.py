@@ -20,7 +20,7 @@ def class_balance_figure(summary: dict[str, Any]) -> go.Figure:
         values, title, fmt = [0] * task.num_classes, "Unlabelled images", "{}"
     figure = go.Figure(go.Bar(
         x=list(task.class_names), y=values, marker_color=list(task.colors),
-        text=[fmt.format(v) for v in values], textposition="outside",
+        text=[fmt.format(v) for v in values], textposition="outside", cliponaxis=False,
     ))
     figure.update_layout(title=title, height=340, margin=dict(l=40, r=20, t=50, b=80),
                          yaxis=dict(rangemode="tozero"), template="plotly_white")

@@ -1,0 +1,62 @@
+"""The app starts from app.py as users start it, and its Data tab answers over the real API."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import BLOOD_NPZ, ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--data", str(BLOOD_NPZ)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"app.py exited: {process.stdout.read()}")
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("app.py did not start listening in 90 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_data_tab_summarises_a_server_dataset(server):
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    summary, _figure, gallery = client.predict(None, str(BLOOD_NPZ), api_name="/inspect_dataset")
+    assert "2688 x 96x96x3 uint8" in summary and "immature_granulocyte" in summary
+    assert len(gallery) == 8 * 4
+
+
+def test_data_tab_shows_a_readable_error_and_keeps_serving(server, tmp_path):
+    from gradio_client import Client
+
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not an archive")
+    client = Client(server, verbose=False)
+    with pytest.raises(Exception, match=r"expected an .npz \(zip\) file"):
+        client.predict(None, str(bad), api_name="/inspect_dataset")
+    summary, _, _ = client.predict(None, str(BLOOD_NPZ), api_name="/inspect_dataset")
+    assert "2688" in summary
