@@ -184,3 +184,16 @@ def test_decode_rgba_composites_over_white():
     rgba[:4, :, 3] = 255  # top half opaque red, bottom half transparent
     image = decode_image(png_bytes(rgba), 3)
     assert image[0, 0].tolist() == [255, 0, 0] and image[-1, -1].tolist() == [255, 255, 255]
+
+
+def test_missing_key_lists_the_keys_found(tmp_path):
+    path = savez(tmp_path / "bloodmnist.npz", train_images=GOOD, val_images=GOOD, val_labels=LABELS)
+    with pytest.raises(DataError, match=r"\[train_labels\]: expected a key named 'train_labels'; found keys "
+                                        r"\['train_images', 'val_images', 'val_labels'\]"):
+        load_dataset(path)
+
+
+def test_missing_test_set(tmp_path):
+    path = savez(tmp_path / "mars.npz", training_set=MARS)
+    with pytest.raises(DataError, match=r"\[test_set\]: expected a key named 'test_set'"):
+        load_dataset(path, split="test")
