@@ -1,0 +1,1 @@
+"""Training: losses, the batch pipeline, configs and resumable member training."""
