@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from autobot import __version__
-from autobot.cli import info
+from autobot.cli import evaluate, info, predict, train
 from autobot.errors import DataError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (info,)
+COMMANDS = (info, train, evaluate, predict)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ import numpy as np
 from autobot import __version__
 from autobot.data import Dataset, train_val_indices
 from autobot.errors import DataError
-from autobot.evaluate.metrics import classification_report, segmentation_report
+from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.tasks import TaskSpec, get_task
 from autobot.train.config import TrainConfig
 from autobot.train.member import ProgressFn, _write_json, predict_probs, train_member
@@ -45,7 +45,7 @@ class EnsemblePrediction:
     Attributes:
         probs: Mean probabilities, ``(N, K)`` or ``(N, H, W, K)``.
         member_probs: ``(M, N, ...)`` probabilities of each member.
-        labels: ``argmax`` of ``probs``: class per image, or the mask ``(N, H, W)``.
+        labels: ``argmax`` of ``probs`` (never the ignore label): class per image, or the mask ``(N, H, W)``.
         uncertainty: Entropy of ``probs`` (nats), per image or per pixel.
     """
 
@@ -100,7 +100,8 @@ class Ensemble:
         member_probs = np.stack(per_member)
         probs = member_probs.mean(0)
         entropy = -np.sum(probs * np.log(np.clip(probs, 1e-8, 1.0)), axis=-1)
-        return EnsemblePrediction(probs, member_probs, probs.argmax(-1), entropy.astype(np.float32))
+        labels = scored_argmax(probs, self.task.ignore_label)
+        return EnsemblePrediction(probs, member_probs, labels, entropy.astype(np.float32))
 
     def evaluate(self, dataset: Dataset, tta: bool = False) -> dict[str, Any]:
         """The task's report (see ``autobot.evaluate.metrics``) on a labelled dataset."""
@@ -120,7 +121,7 @@ def _resize_probs(p: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _member_val_metrics(task: TaskSpec, probs: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
     if task.kind == "segmentation":
-        return segmentation_report(truth, probs.argmax(-1), task.class_names, task.ignore_label)
+        return segmentation_report(truth, scored_argmax(probs, task.ignore_label), task.class_names, task.ignore_label)
     return classification_report(truth, probs.argmax(-1), task.class_names)
 
 

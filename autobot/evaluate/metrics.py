@@ -15,6 +15,7 @@ from keras import ops
 
 __all__ = [
     "MaskedMeanIoU",
+    "scored_argmax",
     "confusion_matrix",
     "iou_from_confusion",
     "miou",
@@ -23,6 +24,20 @@ __all__ = [
     "segmentation_report",
     "classification_report",
 ]
+
+
+def scored_argmax(probs: np.ndarray, ignore_label: int | None = 0) -> np.ndarray:
+    """Most likely class per row/pixel, never ``ignore_label``.
+
+    The ignore label means "unlabelled", not a terrain class, so predicting it can never be
+    right on a scored pixel; it is left out of the argmax.
+    """
+    probs = np.asarray(probs)
+    if ignore_label is None:
+        return probs.argmax(-1)
+    masked = probs.copy()
+    masked[..., ignore_label] = -np.inf
+    return masked.argmax(-1)
 
 
 def _scored(num_classes: int, ignore_label: int | None, classes: Sequence[int] | None) -> list[int]:
@@ -52,6 +67,8 @@ class MaskedMeanIoU(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         n = self.num_classes
+        if self.ignore_label is not None:  # never predict "unlabelled" (see scored_argmax)
+            y_pred = y_pred - 2.0 * ops.one_hot(self.ignore_label, n, dtype=y_pred.dtype)
         pred = ops.reshape(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), (-1,))
         if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == n:
             y_true = ops.argmax(y_true, axis=-1)

@@ -22,7 +22,7 @@ import numpy as np
 
 from autobot.augment import augment_config, build_augment
 from autobot.data import Dataset, oversample_indices
-from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, segmentation_report
+from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, scored_argmax, segmentation_report
 from autobot.models import build_model
 from autobot.tasks import get_task
 from autobot.train.config import TrainConfig
@@ -241,7 +241,8 @@ def train_member(
         probs = predict_probs(kept, images)
         if segmentation:
             truth = resize_batch(dataset.targets[val_idx], size, masks=True)
-            val_metrics = segmentation_report(truth, probs.argmax(-1), task.class_names, task.ignore_label)
+            val_metrics = segmentation_report(truth, scored_argmax(probs, task.ignore_label), task.class_names,
+                                             task.ignore_label)
         else:
             val_metrics = classification_report(dataset.targets[val_idx], probs.argmax(-1), task.class_names)
             val_metrics.pop("confusion")
