@@ -29,7 +29,7 @@ from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.tasks import TaskSpec, get_task
 from autobot.train.config import TrainConfig
-from autobot.train.member import ProgressFn, _write_json, predict_probs, train_member
+from autobot.train.member import ProgressFn, _limit, _write_json, predict_probs, train_member
 from autobot.train.pipeline import resize_batch
 
 __all__ = ["Ensemble", "EnsemblePrediction", "train_ensemble", "load_ensemble", "MANIFEST"]
@@ -155,7 +155,7 @@ def train_ensemble(
     out.mkdir(parents=True, exist_ok=True)
     names = list(models) if models else [config.model] * n_members
     train_idx, val_idx = train_val_indices(dataset, config.val_fraction, config.seed)
-    val_idx = val_idx[: config.max_val]
+    val_idx = _limit(val_idx, config.max_val, config.seed)
     started = time.time()
     manifest: dict[str, Any] = {
         "format": "autobot-ensemble/1",

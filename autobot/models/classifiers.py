@@ -24,10 +24,15 @@ __all__ = ["custom_cnn", "mobilenetv3small", "efficientnetb7", "convnextbase", "
 
 
 # ----------------------------------------------------------------------------- blocks
+#: BatchNorm momentum of the custom CNN. Keras' 0.99 averages over ~100 steps and lagged so far
+#: behind the weights in short CPU runs that eval-mode accuracy fell to chance; 0.9 tracks them.
+BN_MOMENTUM = 0.9
+
+
 def _conv_bn(filters: int, kernel: int, strides: int, prefix: str, act: bool = True) -> Callable:
     def apply(x):
         x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{prefix}_conv")(x)
-        x = layers.BatchNormalization(name=f"{prefix}_bn")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_bn")(x)
         return layers.Activation("relu", name=f"{prefix}_relu")(x) if act else x
 
     return apply
@@ -40,7 +45,7 @@ def _inverted_residual(filters: int, strides: int, expand: int, prefix: str) -> 
         in_filters = x.shape[-1]
         h = _conv_bn(in_filters * expand, 1, 1, f"{prefix}_expand")(x) if expand > 1 else x
         h = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False, name=f"{prefix}_dw")(h)
-        h = layers.BatchNormalization(name=f"{prefix}_dw_bn")(h)
+        h = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_dw_bn")(h)
         h = layers.Activation("relu", name=f"{prefix}_dw_relu")(h)
         h = _conv_bn(filters, 1, 1, f"{prefix}_project", act=False)(h)
         if strides == 1 and in_filters == filters:

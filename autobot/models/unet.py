@@ -26,6 +26,10 @@ from autobot.models.registry import register_model
 
 __all__ = ["build_unet", "UNET_VARIANTS"]
 
+#: BatchNorm momentum: 0.9 rather than Keras' 0.99, whose slow moving statistics left
+#: eval-mode predictions far behind train-mode ones in short CPU runs.
+BN_MOMENTUM = 0.9
+
 
 # ----------------------------------------------------------------------------- blocks
 def _squeeze_excite(prefix: str, ratio: int = 4) -> Callable:
@@ -48,7 +52,7 @@ def _conv_block(filters: int, prefix: str, se: bool = False, dilation: int = 1) 
         for i in (1, 2):
             x = layers.Conv2D(filters, 3, padding="same", dilation_rate=dilation, use_bias=False,
                               name=f"{prefix}_conv{i}")(x)
-            x = layers.BatchNormalization(name=f"{prefix}_bn{i}")(x)
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_bn{i}")(x)
             x = layers.Activation("relu", name=f"{prefix}_relu{i}")(x)
         return _squeeze_excite(prefix)(x) if se else x
 
@@ -102,7 +106,7 @@ def _context_path(filters: int, factor: int, prefix: str) -> Callable:
         for d in (1, 2, 4, 8):
             c = layers.Conv2D(filters, 3, padding="same", dilation_rate=d, use_bias=False,
                               name=f"{prefix}_dil{d}")(c)
-            c = layers.BatchNormalization(name=f"{prefix}_dil{d}_bn")(c)
+            c = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_dil{d}_bn")(c)
             c = layers.Activation("relu", name=f"{prefix}_dil{d}_relu")(c)
         return layers.UpSampling2D(factor, interpolation="bilinear", name=f"{prefix}_up")(c)
 

@@ -61,6 +61,13 @@ def auto_class_weights(dataset: Dataset, indices: np.ndarray) -> list[float]:
     return [round(float(v), 4) for v in np.minimum(w, 10.0)]
 
 
+def _limit(indices: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """A seeded random subset of ``n`` indices (sorted), so capped validation keeps every class."""
+    if not n or n >= len(indices):
+        return indices
+    return np.sort(np.random.default_rng(seed).choice(indices, n, replace=False))
+
+
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=_jsonable))
@@ -204,7 +211,7 @@ def train_member(
                               max_steps=config.steps_per_epoch, **mix)
     val_seq = None
     if val_idx is not None and len(val_idx):
-        val_idx = np.asarray(val_idx, dtype=np.int64)[: config.max_val]
+        val_idx = _limit(np.asarray(val_idx, dtype=np.int64), config.max_val, config.seed)
         val_seq = BatchSequence(dataset.images, dataset.targets, val_idx, max(config.batch_size, 64),
                                 task.num_classes, segmentation, None, shuffle=False, image_size=size)
     steps = len(train_seq)
