@@ -68,7 +68,8 @@ class Ensemble:
     def _prepare(self, images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
         x = np.asarray(images)
         c = self.task.channels
-        if x.ndim == 2 or (x.ndim == 3 and c == 3 and x.shape[-1] == 3):  # one image
+        one_gray = c == 1 and x.ndim == 3 and x.shape[-1] == 1 and x.shape[0] != 1 and x.shape[1] > 1
+        if x.ndim == 2 or (x.ndim == 3 and c == 3 and x.shape[-1] == 3) or one_gray:  # one image
             x = x[None]
         if x.ndim == 3:
             x = x[..., None]

@@ -99,11 +99,14 @@ def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 128)
     return np.concatenate(out) if out else np.zeros((0,))
 
 
+def _schedule(config: TrainConfig, steps: int) -> WarmupCosine:
+    return WarmupCosine(config.lr, steps * config.epochs, int(round(config.warmup_epochs * steps)),
+                        config.min_lr_ratio, cosine=config.schedule == "cosine")
+
+
 def _compile(model: keras.Model, config: TrainConfig, dataset: Dataset, train_idx: np.ndarray, steps: int):
     task = dataset.task
-    total = steps * config.epochs
-    lr = WarmupCosine(config.lr, total, int(round(config.warmup_epochs * steps)), config.min_lr_ratio,
-                      cosine=config.schedule == "cosine")
+    lr = _schedule(config, steps)
     if config.optimizer == "adamw":
         opt = keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
     elif config.optimizer == "adam":
@@ -227,6 +230,9 @@ def train_member(
         if (out / "history.json").exists():
             history = json.loads((out / "history.json").read_text())[: state["epoch"]]
         model = keras.models.load_model(last_path)
+        # The schedule follows the current config, so a resumed run may also extend ``epochs``;
+        # the step counter (optimizer.iterations) and optimizer moments come from the checkpoint.
+        model.optimizer.learning_rate = _schedule(config, steps)
     else:
         shape = tuple(size or task.image_size) + (task.channels,)
         model = build_model(config.model, input_shape=shape, num_classes=task.num_classes, **config.model_kwargs)
