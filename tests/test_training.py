@@ -159,3 +159,17 @@ def test_predict_cli_writes_masks(ensembles, data_files, tmp_path):
                  str(ensembles["mars"]), "--out", str(out)]) == 0
     with np.load(out) as d:
         assert d["masks"].shape == (64, 64, 128) and d["masks"].dtype == np.uint8
+
+
+def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys):
+    args = ["train", "blood_cpu", "--data", str(data_files["blood"]), "--out", str(tmp_path / "ens"),
+            "--set", "ensemble.members=1", "--set", "train.epochs=1", "--set", "train.batch_size=16",
+            "--set", "train.model_kwargs={stem_filters: 8, stages: [[16, 1, 2]]}"]
+    assert main(args) == 0
+    assert "epoch 1/1" in capsys.readouterr().err
+    # the same command with more epochs continues the member's run instead of restarting it
+    assert main(args[:-6] + ["--set", "train.epochs=2"] + args[-4:]) == 0
+    history = json.loads((tmp_path / "ens" / "runs" / "member_0" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert load_ensemble(tmp_path / "ens").manifest["members"][0]["epochs"] == 2
+    keras.backend.clear_session()

@@ -25,8 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class ProgressBar:
     """One self-overwriting stderr line per batch; a full line per finished epoch."""
 
-    def __init__(self, stream=sys.stderr, width: int = 24):
-        self.stream, self.width, self.start = stream, width, time.time()
+    def __init__(self, stream=None, width: int = 24):
+        self._stream, self.width, self.start = stream, width, time.time()
+
+    @property
+    def stream(self):
+        return self._stream or sys.stderr
 
     def __call__(self, event: dict) -> None:
         member = f"member {event.get('member', 0) + 1}/{event.get('members', 1)} " if "member" in event else ""
