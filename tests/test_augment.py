@@ -106,3 +106,13 @@ def test_cutmix_mixup_soft_labels():
 def test_unknown_key_raises():
     with pytest.raises(ValueError, match="unknown keys"):
         augment_config("blood", flip=1.0)
+
+
+def test_to_dict_round_trip_gives_same_output():
+    import albumentations as A
+
+    img = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    aug = build_augment(augment_config("blood", randaugment_n=2, seed=5))
+    again = A.from_dict(A.to_dict(aug))
+    again.set_random_seed(5)
+    np.testing.assert_array_equal(aug(image=img)["image"], again(image=img)["image"])

@@ -173,3 +173,17 @@ def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys
     assert [row["epoch"] for row in history] == [1, 2]
     assert load_ensemble(tmp_path / "ens").manifest["members"][0]["epochs"] == 2
     keras.backend.clear_session()
+
+
+def test_mars_tta_flips_masks_back():
+    from autobot.ensemble import Ensemble
+    from autobot.tasks import MARS
+
+    # a per-pixel model is flip-equivariant, so TTA must give exactly the plain prediction
+    inputs = keras.Input((64, 128, 1))
+    outputs = keras.layers.Conv2D(5, 1, activation="softmax")(keras.layers.Rescaling(1 / 255)(inputs))
+    ens = Ensemble(MARS, [keras.Model(inputs, outputs)], {"input_shape": [64, 128, 1]}, None)
+    x = np.random.default_rng(0).integers(0, 255, (3, 64, 128), dtype=np.uint8)
+    np.testing.assert_allclose(ens.predict(x, tta=True).probs, ens.predict(x).probs, atol=1e-6)
+    assert ens.predict(x[0]).labels.shape == (1, 64, 128)
+    keras.backend.clear_session()

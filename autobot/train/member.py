@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import albumentations as A
 import keras
 import numpy as np
 
@@ -238,6 +239,8 @@ def train_member(
         model = build_model(config.model, input_shape=shape, num_classes=task.num_classes, **config.model_kwargs)
         _compile(model, config, dataset, train_idx, steps)
     _write_json(out / "config.json", config.to_dict())
+    if aug is not None:
+        _write_json(out / "augment.json", A.to_dict(aug))
 
     done = state["epoch"] >= config.epochs or state["stopped_early"]
     if not done:
