@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from autobot import __version__
-from autobot.cli import info, jobs
+from autobot.cli import evaluate, info, jobs, predict, train
 from autobot.errors import DataError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (info, jobs)
+COMMANDS = (info, train, evaluate, predict, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,249 @@
+"""Bagged ensembles: train N members on bootstrap samples, save and load them as one folder.
+
+The folder format is the same for both tasks::
+
+    manifest.json        task, classes, input shape, members, recipe, data fingerprint, metrics
+    member_0.keras ...   one self-contained Keras model per member
+
+Training is resumable member by member (each member's run folder under ``runs/`` is
+resumed by :func:`autobot.train.member.train_member`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from autobot import __version__
+from autobot.data import Dataset, train_val_indices
+from autobot.errors import DataError
+from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
+from autobot.tasks import TaskSpec, get_task
+from autobot.train.config import TrainConfig
+from autobot.train.member import ProgressFn, _limit, _write_json, predict_probs, train_member
+from autobot.train.pipeline import resize_batch
+
+__all__ = ["Ensemble", "EnsemblePrediction", "train_ensemble", "load_ensemble", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+_REQUIRED = {"task": str, "classes": list, "input_shape": list, "members": list}
+
+
+@dataclass
+class EnsemblePrediction:
+    """Averaged and per-member outputs for a batch.
+
+    Attributes:
+        probs: Mean probabilities, ``(N, K)`` or ``(N, H, W, K)``.
+        member_probs: ``(M, N, ...)`` probabilities of each member.
+        labels: ``argmax`` of ``probs`` (never the ignore label): class per image, or the mask ``(N, H, W)``.
+        uncertainty: Entropy of ``probs`` (nats), per image or per pixel.
+    """
+
+    probs: np.ndarray
+    member_probs: np.ndarray
+    labels: np.ndarray
+    uncertainty: np.ndarray
+
+
+class Ensemble:
+    """Members loaded from an ensemble folder; ``predict`` averages their probabilities."""
+
+    def __init__(self, task: TaskSpec, members: Sequence[keras.Model], manifest: dict[str, Any], path: Path | None):
+        self.task, self.members, self.manifest, self.path = task, list(members), manifest, path
+        self.input_shape = tuple(manifest["input_shape"])
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def _prepare(self, images: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        x = np.asarray(images)
+        c = self.task.channels
+        one_gray = c == 1 and x.ndim == 3 and x.shape[-1] == 1 and x.shape[0] != 1 and x.shape[1] > 1
+        if x.ndim == 2 or (x.ndim == 3 and c == 3 and x.shape[-1] == 3) or one_gray:  # one image
+            x = x[None]
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim != 4 or x.shape[-1] != c:
+            raise DataError(None, "images", f"uint8 (N, H, W, {c}) for task {self.task.name!r}", f"shape {np.shape(images)}")
+        original = x.shape[1:3]
+        return resize_batch(x, self.input_shape[:2]), original
+
+    def predict(self, images: np.ndarray, tta: bool = False, batch_size: int = 128) -> EnsemblePrediction:
+        """Average member probabilities for uint8 images (one image or a batch).
+
+        Args:
+            images: ``(N, H, W, C)`` or one ``(H, W, C)`` image (Mars also ``(H, W)``/``(N, H, W)``).
+            tta: Also predict the horizontally flipped images and average (masks flipped back).
+            batch_size: Images per forward pass.
+        """
+        x, original = self._prepare(images)
+        per_member = []
+        for model in self.members:
+            p = predict_probs(model, x, batch_size)
+            if tta:
+                flipped = predict_probs(model, np.ascontiguousarray(x[:, :, ::-1]), batch_size)
+                if self.task.kind == "segmentation":
+                    flipped = flipped[:, :, ::-1]
+                p = (p + flipped) / 2
+            if self.task.kind == "segmentation" and tuple(p.shape[1:3]) != tuple(original):
+                p = _resize_probs(p, original)
+            per_member.append(p.astype(np.float32))
+        member_probs = np.stack(per_member)
+        probs = member_probs.mean(0)
+        entropy = -np.sum(probs * np.log(np.clip(probs, 1e-8, 1.0)), axis=-1)
+        labels = scored_argmax(probs, self.task.ignore_label)
+        return EnsemblePrediction(probs, member_probs, labels, entropy.astype(np.float32))
+
+    def evaluate(self, dataset: Dataset, tta: bool = False) -> dict[str, Any]:
+        """The task's report (see ``autobot.evaluate.metrics``) on a labelled dataset."""
+        if not dataset.labelled:
+            raise DataError(dataset.source, "labels", "a labelled dataset", "no labels or masks")
+        pred = self.predict(dataset.images, tta=tta)
+        if self.task.kind == "segmentation":
+            return segmentation_report(dataset.targets, pred.labels, self.task.class_names, self.task.ignore_label)
+        return classification_report(dataset.targets, pred.labels, self.task.class_names)
+
+
+def _resize_probs(p: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return np.stack([cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for img in p])
+
+
+def _member_val_metrics(task: TaskSpec, probs: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+    if task.kind == "segmentation":
+        return segmentation_report(truth, scored_argmax(probs, task.ignore_label), task.class_names, task.ignore_label)
+    return classification_report(truth, probs.argmax(-1), task.class_names)
+
+
+def train_ensemble(
+    config: TrainConfig,
+    dataset: Dataset,
+    n_members: int = 5,
+    out_dir: str | Path = "ensemble",
+    models: Sequence[str] | None = None,
+    bootstrap: bool = True,
+    recipe: dict[str, Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> Path:
+    """Train a bagged ensemble and write its folder (resumable: re-run to continue).
+
+    Args:
+        config: Settings shared by all members; member ``i`` uses seed ``config.seed + i``.
+        dataset: Labelled rows; split once into train/validation by ``config.val_fraction``.
+        n_members: Number of members (ignored when ``models`` is given).
+        out_dir: Ensemble folder (manifest + member files; member runs under ``runs/``).
+        models: Model name per member (e.g. the five U-Net variants); default ``config.model``.
+        bootstrap: Each member trains on a bootstrap sample (with replacement) of the training split.
+        recipe: The recipe as written, stored in the manifest for provenance.
+        progress: Hook called with the member index added to every event.
+
+    Returns:
+        ``out_dir``.
+    """
+    task = get_task(config.task)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(models) if models else [config.model] * n_members
+    train_idx, val_idx = train_val_indices(dataset, config.val_fraction, config.seed)
+    val_idx = _limit(val_idx, config.max_val, config.seed)
+    started = time.time()
+    manifest: dict[str, Any] = {
+        "format": "autobot-ensemble/1",
+        "task": task.name,
+        "classes": list(task.class_names),
+        "input_shape": list(tuple(config.image_size or task.image_size) + (task.channels,)),
+        "members": [],
+        "recipe": recipe or {},
+        "config": config.to_dict(),
+        "data": {"source": dataset.source, "fingerprint": dataset.fingerprint(), "n": len(dataset),
+                 "n_train": int(len(train_idx)), "n_val": int(len(val_idx))},
+        "bootstrap": bootstrap,
+        "autobot_version": __version__,
+    }
+    val_images = resize_batch(dataset.images[val_idx], config.image_size)
+    val_truth = dataset.targets[val_idx]
+    if task.kind == "segmentation":
+        val_truth = resize_batch(val_truth, config.image_size, masks=True)
+    member_probs = []
+    for i, name in enumerate(names):
+        seed = config.seed + i
+        rows = train_idx
+        if bootstrap:
+            rows = np.random.default_rng([config.seed, i]).choice(train_idx, len(train_idx), replace=True)
+        member_cfg = replace(config, model=name, seed=seed)
+        hook = (lambda e, i=i: progress({**e, "member": i, "members": len(names)})) if progress else None
+        result = train_member(member_cfg, dataset, rows, val_idx, out / "runs" / f"member_{i}", progress=hook)
+        file = f"member_{i}.keras"
+        shutil.copyfile(result.model_path, out / file)
+        probs = predict_probs(keras.models.load_model(out / file), val_images)
+        member_probs.append(probs)
+        keras.backend.clear_session()
+        manifest["members"].append({"file": file, "model": name, "seed": seed,
+                                    "model_kwargs": member_cfg.model_kwargs, "epochs": result.epochs_done,
+                                    "val_metrics": _member_val_metrics(task, probs, val_truth)})
+        manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        manifest["val_metrics"] = _member_val_metrics(task, np.mean(member_probs, 0), val_truth)
+        manifest["train_seconds"] = round(time.time() - started, 1)
+        _write_json(out / MANIFEST, manifest)
+    return out
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    file = path / MANIFEST
+    if not path.is_dir():
+        raise DataError(path, None, "an ensemble folder with manifest.json", "no such folder")
+    if not file.is_file():
+        raise DataError(file, None, "an ensemble manifest (JSON)", "no such file",
+                        "Train one with `python -m autobot train RECIPE --out DIR`.")
+    try:
+        manifest = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(file, None, "valid JSON", f"unreadable content ({err})") from None
+    if not isinstance(manifest, dict):
+        raise DataError(file, None, "a JSON object", type(manifest).__name__)
+    for key, kind in _REQUIRED.items():
+        if key not in manifest:
+            raise DataError(file, key, f"a {kind.__name__}", "nothing (key missing)")
+        if not isinstance(manifest[key], kind):
+            raise DataError(file, key, f"a {kind.__name__}", repr(manifest[key])[:80])
+    if not manifest["members"]:
+        raise DataError(file, "members", "at least one member", "an empty list")
+    for i, member in enumerate(manifest["members"]):
+        if not isinstance(member, dict) or not isinstance(member.get("file"), str):
+            raise DataError(file, f"members[{i}].file", "a member file name", repr(member)[:80])
+    return manifest
+
+
+def load_ensemble(path: str | Path) -> Ensemble:
+    """Load an ensemble folder; a missing or corrupt manifest or member raises DataError."""
+    import autobot.models  # noqa: F401  (registers custom layers before deserializing)
+    import autobot.train.losses  # noqa: F401
+    import autobot.evaluate.metrics  # noqa: F401
+    import autobot.train.schedules  # noqa: F401
+
+    path = Path(path)
+    manifest = _read_manifest(path)
+    task = get_task(manifest["task"])
+    if manifest["classes"] != list(task.class_names):
+        raise DataError(path / MANIFEST, "classes", f"{list(task.class_names)}", f"{manifest['classes']}")
+    members = []
+    for i, member in enumerate(manifest["members"]):
+        file = path / member["file"]
+        if not file.is_file():
+            raise DataError(file, f"members[{i}]", "a .keras model file", "no such file")
+        try:
+            members.append(keras.models.load_model(file, compile=False))
+        except Exception as err:  # noqa: BLE001  (any unreadable model is a data problem for the user)
+            raise DataError(file, f"members[{i}]", "a Keras model file", f"unreadable ({type(err).__name__})") from None
+    return Ensemble(task, members, manifest, path)

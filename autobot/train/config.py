@@ -1,0 +1,85 @@
+"""The typed training configuration every recipe, member and ensemble is built from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+__all__ = ["TrainConfig"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs besides the data.
+
+    Args:
+        task: ``"blood"`` or ``"mars"``.
+        model: Registered model name (see ``autobot.models.list_models``).
+        model_kwargs: Extra builder arguments (widths, weights path, ...).
+        epochs: Total epochs (a resumed run continues up to this).
+        batch_size: Images per step.
+        lr: Peak learning rate, reached after warm-up.
+        weight_decay: Decoupled weight decay (AdamW) or L2-like decay of other optimizers.
+        optimizer: ``"adamw"``, ``"adam"`` or ``"sgd"``.
+        warmup_epochs: Linear warm-up length, in epochs.
+        schedule: ``"cosine"`` (decay to ``min_lr_ratio * lr``) or ``"constant"``.
+        min_lr_ratio: Final learning rate as a share of ``lr``.
+        label_smoothing: Label smoothing of cross-entropy/focal terms.
+        loss: Loss spec for ``make_loss`` ("ce", "focal+dice" or a dict).
+        class_weights: Per-class loss weights, ``"auto"`` (inverse square-root frequency), or None.
+        patience: Early-stopping patience in epochs on the validation metric (0 = off).
+        seed: Seeds Keras, numpy and augmentation.
+        val_fraction: Share held out for validation when the caller does not split.
+        image_size: ``(H, W)`` to train at; None keeps the task's native size.
+        oversample: Balance classes by oversampling (classification).
+        augment: Overrides of the task's default ``AugmentConfig`` (``{}`` = defaults, None = off).
+        steps_per_epoch: Cap on steps per epoch (quick runs); None = full epochs.
+        max_val: Cap on validation images (quick runs); None = all.
+    """
+
+    task: str = "blood"
+    model: str = "custom_cnn"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    warmup_epochs: float = 1.0
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.01
+    label_smoothing: float = 0.0
+    loss: Any = "ce"
+    class_weights: Any = None
+    patience: int = 0
+    seed: int = 0
+    val_fraction: float = 0.15
+    image_size: tuple[int, int] | None = None
+    oversample: bool = False
+    augment: dict[str, Any] | None = field(default_factory=dict)
+    steps_per_epoch: int | None = None
+    max_val: int | None = None
+
+    def __post_init__(self):
+        if self.task not in ("blood", "mars"):
+            raise ValueError(f"task: expected 'blood' or 'mars'; got {self.task!r}")
+        if self.optimizer not in ("adamw", "adam", "sgd"):
+            raise ValueError(f"optimizer: expected 'adamw', 'adam' or 'sgd'; got {self.optimizer!r}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule: expected 'cosine' or 'constant'; got {self.schedule!r}")
+        if self.image_size is not None:
+            self.image_size = tuple(int(v) for v in self.image_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if d["image_size"] is not None:
+            d["image_size"] = list(d["image_size"])
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        bad = sorted(set(data) - names)
+        if bad:
+            raise ValueError(f"train config: unknown keys {bad}; expected some of {sorted(names)}")
+        return cls(**data)

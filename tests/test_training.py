@@ -1,0 +1,189 @@
+"""Training, resume, ensembles and the evaluate CLI on ~64 real images per task (kept tiny for CPU)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from autobot.cli import main
+from autobot.data import load_dataset, train_val_indices
+from autobot.ensemble import load_ensemble, train_ensemble
+from autobot.errors import DataError
+from autobot.train.config import TrainConfig
+from autobot.train.member import train_member
+
+from _paths import BLOOD_DIR, MARS_NPZ
+
+TINY_MODEL = {
+    "blood": dict(model="custom_cnn", model_kwargs={"stem_filters": 8, "stages": [[16, 1, 2], [32, 1, 2]]}),
+    "mars": dict(model="unet", model_kwargs={"base_filters": 4, "depth": 3}, loss={"focal": 1, "dice": 1},
+                 class_weights="auto"),
+}
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory):
+    """Small copies of the shared data in tmp (64 rows each); AUTOBOT_CACHE points to tmp."""
+    if not BLOOD_DIR.exists() or not MARS_NPZ.exists():
+        pytest.skip("shared data not found")
+    root = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOBOT_CACHE", str(root / "cache"))
+        blood = root / "blood"
+        for folder in sorted(p for p in BLOOD_DIR.iterdir() if p.is_dir()):
+            (blood / folder.name).mkdir(parents=True)
+            for f in sorted(folder.glob("*.jpg"))[:8]:
+                shutil.copyfile(f, blood / folder.name / f.name)
+        with np.load(MARS_NPZ) as d:
+            rows = np.arange(0, 640, 10)
+            np.savez(root / "mars.npz", training_set=d["training_set"][rows], source_id=d["source_id"][rows])
+        yield {"blood": blood, "mars": root / "mars.npz"}
+
+
+def _config(task, **kw):
+    base = dict(task=task, epochs=1, batch_size=16, val_fraction=0.25, seed=0, **TINY_MODEL[task])
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("task", ["blood", "mars"])
+def test_train_one_epoch_then_resume_after_interruption(task, data_files, tmp_path):
+    dataset = load_dataset(data_files[task], task)
+    assert len(dataset) == 64
+    train_idx, val_idx = train_val_indices(dataset, 0.25, 0)
+    config = _config(task, epochs=2, augment={"cutmix": 0.5, "mixup": 0.5} if task == "blood" else {})
+    events = []
+
+    def interrupt_after_first_epoch(event):
+        events.append(event)
+        if event["stage"] == "epoch" and event["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_member(config, dataset, train_idx, val_idx, tmp_path, progress=interrupt_after_first_epoch)
+    assert json.loads((tmp_path / "state.json").read_text())["epoch"] == 1
+    assert {"epoch", "step", "steps", "metrics"} <= set(events[0])
+    keras.backend.clear_session()
+    result = train_member(config, dataset, train_idx, val_idx, tmp_path)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
+    key = "val_miou" if task == "mars" else "val_accuracy"
+    assert all(np.isfinite(row["loss"]) and key in row for row in history)
+    assert result.epochs_done == 2 and result.model_path.exists()
+    assert ("miou" if task == "mars" else "accuracy") in result.val_metrics
+    keras.backend.clear_session()
+
+
+@pytest.fixture(scope="module")
+def ensembles(data_files, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ensembles")
+    out = {}
+    for task in ("blood", "mars"):
+        dataset = load_dataset(data_files[task], task)
+        models = ["unet", "dual_unet"] if task == "mars" else None
+        kw = {"model_kwargs": {"base_filters": 4, "depth": 3, "context_filters": 4}} if task == "mars" else {}
+        out[task] = train_ensemble(_config(task, **kw), dataset, n_members=2, out_dir=root / task, models=models)
+        keras.backend.clear_session()
+    return out
+
+
+@pytest.mark.parametrize("task", ["blood", "mars"])
+def test_ensemble_round_trip(task, ensembles, data_files):
+    manifest = json.loads((ensembles[task] / "manifest.json").read_text())
+    for key in ("task", "classes", "input_shape", "members", "config", "data", "val_metrics", "created",
+                "autobot_version"):
+        assert key in manifest
+    assert [m["seed"] for m in manifest["members"]] == [0, 1]
+    images = load_dataset(data_files[task], task).images[:5]
+    ens = load_ensemble(ensembles[task])
+    pred = ens.predict(images, tta=True)
+    again = load_ensemble(ensembles[task]).predict(images, tta=True)
+    np.testing.assert_allclose(pred.probs, again.probs, atol=1e-6)
+    # the saved members are the ones trained: same outputs as the run's kept checkpoints
+    runs = [keras.models.load_model(ensembles[task] / "runs" / f"member_{i}" / "best.keras") for i in range(2)]
+    direct = np.mean([np.asarray(m.predict_on_batch(images.astype("float32"))) for m in runs], 0)
+    np.testing.assert_allclose(ens.predict(images).probs, direct, atol=1e-5)
+    assert pred.member_probs.shape[0] == 2
+    if task == "mars":
+        assert pred.labels.shape == (5, 64, 128) and pred.uncertainty.shape == (5, 64, 128)
+        assert pred.labels.min() >= 1
+    else:
+        assert pred.probs.shape == (5, 8) and pred.labels.shape == (5,)
+    keras.backend.clear_session()
+
+
+def test_load_ensemble_bad_manifest(ensembles, tmp_path):
+    with pytest.raises(DataError, match="manifest.json"):
+        load_ensemble(tmp_path)
+    bad = tmp_path / "bad"
+    shutil.copytree(ensembles["blood"], bad, ignore=shutil.ignore_patterns("runs"))
+    (bad / "manifest.json").write_text("{not json")
+    with pytest.raises(DataError, match="manifest.json"):
+        load_ensemble(bad)
+    manifest = json.loads((ensembles["blood"] / "manifest.json").read_text())
+    del manifest["members"]
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=r"\[members\]"):
+        load_ensemble(bad)
+
+
+@pytest.mark.parametrize("task", ["blood", "mars"])
+def test_evaluate_cli_json(task, ensembles, data_files, capsys):
+    assert main(["evaluate", "--task", task, "--data", str(data_files[task]), "--models", str(ensembles[task])]) == 0
+    report = json.loads(capsys.readouterr().out)
+    if task == "blood":
+        assert set(report) == {"task", "n", "accuracy", "macro_f1", "per_class_recall", "confusion", "seconds"}
+        assert len(report["confusion"]) == 8
+    else:
+        assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "seconds"}
+        assert set(report["per_class_iou"]) == {"soil", "bedrock", "sand", "big_rock"}
+    assert report["n"] == 64
+
+
+def test_evaluate_cli_bad_models_dir_exits_2(data_files, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "autobot", "evaluate", "--task", "mars", "--data",
+                           str(data_files["mars"]), "--models", str(tmp_path / "missing")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "error:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_predict_cli_writes_masks(ensembles, data_files, tmp_path):
+    out = tmp_path / "masks.npz"
+    assert main(["predict", "--task", "mars", "--data", str(data_files["mars"]), "--models",
+                 str(ensembles["mars"]), "--out", str(out)]) == 0
+    with np.load(out) as d:
+        assert d["masks"].shape == (64, 64, 128) and d["masks"].dtype == np.uint8
+
+
+def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys):
+    args = ["train", "blood_cpu", "--data", str(data_files["blood"]), "--out", str(tmp_path / "ens"),
+            "--set", "ensemble.members=1", "--set", "train.epochs=1", "--set", "train.batch_size=16",
+            "--set", "train.model_kwargs={stem_filters: 8, stages: [[16, 1, 2]]}"]
+    assert main(args) == 0
+    assert "epoch 1/1" in capsys.readouterr().err
+    # the same command with more epochs continues the member's run instead of restarting it
+    assert main(args[:-6] + ["--set", "train.epochs=2"] + args[-4:]) == 0
+    history = json.loads((tmp_path / "ens" / "runs" / "member_0" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert load_ensemble(tmp_path / "ens").manifest["members"][0]["epochs"] == 2
+    keras.backend.clear_session()
+
+
+def test_mars_tta_flips_masks_back():
+    from autobot.ensemble import Ensemble
+    from autobot.tasks import MARS
+
+    # a per-pixel model is flip-equivariant, so TTA must give exactly the plain prediction
+    inputs = keras.Input((64, 128, 1))
+    outputs = keras.layers.Conv2D(5, 1, activation="softmax")(keras.layers.Rescaling(1 / 255)(inputs))
+    ens = Ensemble(MARS, [keras.Model(inputs, outputs)], {"input_shape": [64, 128, 1]}, None)
+    x = np.random.default_rng(0).integers(0, 255, (3, 64, 128), dtype=np.uint8)
+    np.testing.assert_allclose(ens.predict(x, tta=True).probs, ens.predict(x).probs, atol=1e-6)
+    assert ens.predict(x[0]).labels.shape == (1, 64, 128)
+    keras.backend.clear_session()
