@@ -8,7 +8,10 @@ import sys
 import time
 from datetime import datetime
 
+from pathlib import Path
+
 from autobot.errors import DataError
+from autobot.jobs.catalog import active_model_path, list_models
 from autobot.jobs.runner import Runner, ensure_worker
 from autobot.jobs.store import Job, JobStore
 
@@ -44,6 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     logs.add_argument("id")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
     logs.set_defaults(run=_logs)
+
+    models = actions.add_parser("models", help="ensembles that can serve predictions (shipped and from jobs)")
+    models.add_argument("--task", choices=("blood", "mars"), required=True)
+    models.set_defaults(run=_models)
+
+    activate = actions.add_parser("activate", help="serve a finished job's ensemble in the app and evaluate")
+    activate.add_argument("id", help="a finished job's id, or 'shipped' to go back to the shipped ensemble")
+    activate.add_argument("--task", choices=("blood", "mars"), required=True)
+    activate.set_defaults(run=_activate)
 
     worker = actions.add_parser("worker", help="run queued jobs in this terminal")
     worker.add_argument("--concurrency", type=int, default=1)
@@ -138,6 +150,32 @@ def _logs(args) -> int:
                 print(f"\n[{store.get(job.id).status}] {store.get(job.id).error.splitlines()[0]}", file=sys.stderr)
             return 0
         time.sleep(1)
+
+
+def _models(args) -> int:
+    store = _store(args)
+    active = active_model_path(args.task, store)
+    for entry in list_models(args.task, store):
+        mark = "*" if active and Path(entry.path) == active else " "
+        score = ", ".join(f"{k} {v:.4f}" for k, v in entry.val_metrics.items() if isinstance(v, float))
+        print(f"{mark} {entry.label:<40} {score}  {entry.path}")
+    return 0
+
+
+def _activate(args) -> int:
+    store = _store(args)
+    if args.id == "shipped":
+        store.set_active_model(args.task, None)
+        print(f"{args.task}: serving the shipped ensemble")
+        return 0
+    job = store.get(args.id)
+    entry = next((e for e in list_models(args.task, store) if e.path == job.run_dir), None)
+    if entry is None:
+        raise DataError(store.path, args.id, f"a finished job that produced a {args.task} ensemble",
+                        f"a {job.status} job of recipe {job.recipe!r}")
+    store.set_active_model(args.task, entry.path)
+    print(f"{args.task}: serving {entry.label}")
+    return 0
 
 
 def _worker(args) -> int:

@@ -135,6 +135,7 @@ def train_ensemble(
     bootstrap: bool = True,
     recipe: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    only: Sequence[int] | None = None,
 ) -> Path:
     """Train a bagged ensemble and write its folder (resumable: re-run to continue).
 
@@ -147,6 +148,9 @@ def train_ensemble(
         bootstrap: Each member trains on a bootstrap sample (with replacement) of the training split.
         recipe: The recipe as written, stored in the manifest for provenance.
         progress: Hook called with the member index added to every event.
+        only: Train just these member indices and write no manifest, so several workers can
+            train members at once into one shared folder; a final run without ``only`` finds
+            their finished runs and writes the manifest.
 
     Returns:
         ``out_dir``.
@@ -177,6 +181,8 @@ def train_ensemble(
         val_truth = resize_batch(val_truth, config.image_size, masks=True)
     member_probs = []
     for i, name in enumerate(names):
+        if only is not None and i not in only:
+            continue
         seed = config.seed + i
         rows = train_idx
         if bootstrap:
@@ -184,6 +190,9 @@ def train_ensemble(
         member_cfg = replace(config, model=name, seed=seed)
         hook = (lambda e, i=i: progress({**e, "member": i, "members": len(names)})) if progress else None
         result = train_member(member_cfg, dataset, rows, val_idx, out / "runs" / f"member_{i}", progress=hook)
+        if only is not None:
+            keras.backend.clear_session()
+            continue
         file = f"member_{i}.keras"
         shutil.copyfile(result.model_path, out / file)
         probs = predict_probs(keras.models.load_model(out / file), val_images)

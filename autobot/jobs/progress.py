@@ -4,69 +4,60 @@ from __future__ import annotations
 
 import os
 import time
-
-import keras
+from typing import Any
 
 from autobot.jobs.store import JobStore
 
 
-class JobProgress(keras.callbacks.Callback):
-    """Writes epoch/step/metrics to the job store and stops training when the job is cancelled.
+class TrainingCancelled(Exception):
+    """Raised from a progress hook to stop training; the last finished epoch's checkpoint stays."""
 
-    Stopping sets ``model.stop_training``: the current batch finishes and the checkpoint of
-    the last completed epoch stays as it was.
+
+class JobReporter:
+    """A training progress hook (see ``autobot.train.member.ProgressFn``) that writes to the job store.
+
+    Batch events are written at most every ``every_seconds`` (and the cancel flag read as
+    often); every epoch's metrics are written.
 
     Args:
         store: The job store the runner uses.
         job_id: This job's id.
-        every_seconds: How often batch-level progress (and the cancel flag) is checked.
+        every_seconds: Minimum interval between batch-level writes.
     """
 
-    def __init__(self, store: JobStore, job_id: str, every_seconds: float = 2.0, member: int = 0, members: int = 1):
-        super().__init__()
+    def __init__(self, store: JobStore, job_id: str, every_seconds: float = 2.0):
         self.store, self.job_id, self.every_seconds = store, job_id, every_seconds
-        self.member, self.members = member, members
         self._last = 0.0
-        self._epoch = 0
-        self.cancelled = False
 
     @classmethod
-    def from_environment(cls, **kwargs) -> "JobProgress | None":
-        """The callback for the job this process runs as, if it runs as one."""
+    def from_environment(cls) -> "JobReporter | None":
+        """The reporter for the job this process runs as (set by the runner), else None."""
         job_id = os.environ.get("AUTOBOT_JOB_ID")
-        return cls(JobStore(os.environ.get("AUTOBOT_RUNS")), job_id, **kwargs) if job_id else None
+        return cls(JobStore(os.environ.get("AUTOBOT_RUNS")), job_id) if job_id else None
 
-    def _progress(self, step: int | None, logs: dict | None) -> dict:
-        epochs = self.params.get("epochs") if self.params else None
-        steps = self.params.get("steps") if self.params else None
-        return {"member": self.member + 1, "members": self.members, "epoch": self._epoch, "epochs": epochs,
-                "step": step, "steps": steps, "metrics": _floats(logs)}
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch + 1
-
-    def on_train_batch_end(self, batch, logs=None):
+    def __call__(self, event: dict[str, Any]) -> None:
+        members = event.get("members", 1)
+        member = event.get("member", 0)
+        progress = {"member": member + 1, "members": members, "epoch": event["epoch"], "epochs": event["epochs"],
+                    "step": event["step"], "steps": event["steps"],
+                    "metrics": {k: float(v) for k, v in event["metrics"].items() if _number(v)}}
+        if event["stage"] == "epoch":
+            progress["global_epoch"] = member * int(event["epochs"]) + int(event["epoch"])
+            progress["fraction"] = progress["global_epoch"] / (members * int(event["epochs"]))
+            self.store.report(self.job_id, progress, epoch_metrics={**progress["metrics"], "member": member + 1})
+            return
         now = time.monotonic()
         if now - self._last < self.every_seconds:
             return
         self._last = now
-        self.store.report(self.job_id, self._progress(batch + 1, logs))
+        done = member * event["epochs"] + event["epoch"] - 1 + event["step"] / max(event["steps"], 1)
+        progress["fraction"] = done / (members * event["epochs"])
+        self.store.report(self.job_id, progress)
         if self.store.get(self.job_id).cancel_requested:
-            self.cancelled = True
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        progress = self._progress(None, logs)
-        global_epoch = self.member * (self.params.get("epochs") or 0) + epoch + 1
-        self.store.report(self.job_id, {**progress, "epoch": epoch + 1, "global_epoch": global_epoch},
-                          epoch_metrics={**_floats(logs), "member": self.member + 1})
+            raise TrainingCancelled(f"job {self.job_id} cancelled during epoch {event['epoch']}")
 
 
-def _floats(logs: dict | None) -> dict[str, float]:
-    return {key: float(value) for key, value in (logs or {}).items() if _is_number(value)}
-
-
-def _is_number(value) -> bool:
+def _number(value: Any) -> bool:
     try:
         float(value)
         return True

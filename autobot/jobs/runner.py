@@ -30,7 +30,7 @@ def train_command(job: Job) -> list[str]:
     """The same command a user would type, so a job can always be re-run by hand."""
     command = [sys.executable, "-m", "autobot", "train", job.recipe, "--out", job.run_dir]
     for key, value in job.params.items():
-        command += ["--set", f"{key}={value}"]
+        command += ["--data", str(value)] if key == "data" else ["--set", f"{key}={value}"]
     return command
 
 

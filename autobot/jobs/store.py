@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS job_metrics (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (job_id, epoch)
 );
+CREATE TABLE IF NOT EXISTS active_models (
+    task TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    chosen_at REAL NOT NULL
+);
 """
 
 
@@ -165,7 +170,21 @@ class JobStore:
             db.execute("UPDATE jobs SET status='lost', error=?, finished_at=?, pid=NULL WHERE id=? AND status='running'",
                        (reason, time.time(), job_id))
 
+    def set_active_model(self, task: str, path: str | None) -> None:
+        """Serve ``path`` for ``task`` from now on; None goes back to the shipped ensemble."""
+        with self._connect() as db:
+            if path is None:
+                db.execute("DELETE FROM active_models WHERE task=?", (task,))
+            else:
+                db.execute("INSERT OR REPLACE INTO active_models (task, path, chosen_at) VALUES (?,?,?)",
+                           (task, str(path), time.time()))
+
     # ------------------------------------------------------------------ reads
+
+    def active_model(self, task: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT path FROM active_models WHERE task=?", (task,)).fetchone()
+        return row["path"] if row else None
 
     def get(self, job_id: str) -> Job:
         with self._connect() as db:

@@ -35,6 +35,9 @@ class TrainConfig:
         augment: Overrides of the task's default ``AugmentConfig`` (``{}`` = defaults, None = off).
         steps_per_epoch: Cap on steps per epoch (quick runs); None = full epochs.
         max_val: Cap on validation images (quick runs); None = all.
+        distribute: ``"none"``, ``"auto"``, ``"mirrored"`` (this host's devices),
+            ``"multi_worker"`` (hosts in TF_CONFIG) or ``"data_parallel"`` (JAX); see
+            ``autobot.train.distribute``.
     """
 
     task: str = "blood"
@@ -59,6 +62,7 @@ class TrainConfig:
     augment: dict[str, Any] | None = field(default_factory=dict)
     steps_per_epoch: int | None = None
     max_val: int | None = None
+    distribute: str = "none"
 
     def __post_init__(self):
         if self.task not in ("blood", "mars"):
@@ -67,6 +71,10 @@ class TrainConfig:
             raise ValueError(f"optimizer: expected 'adamw', 'adam' or 'sgd'; got {self.optimizer!r}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule: expected 'cosine' or 'constant'; got {self.schedule!r}")
+        from autobot.train.distribute import STRATEGIES
+
+        if self.distribute not in STRATEGIES:
+            raise ValueError(f"distribute: expected one of {STRATEGIES}; got {self.distribute!r}")
         if self.image_size is not None:
             self.image_size = tuple(int(v) for v in self.image_size)
 

@@ -27,6 +27,7 @@ from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, score
 from autobot.models import build_model
 from autobot.tasks import get_task
 from autobot.train.config import TrainConfig
+from autobot.train.distribute import distribution_scope
 from autobot.train.losses import make_loss
 from autobot.train.pipeline import BatchSequence, resize_batch
 from autobot.train.schedules import WarmupCosine
@@ -226,18 +227,20 @@ def train_member(
     state_path, last_path = out / "state.json", out / "last.keras"
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "stopped_early": False, "monitor": monitor}
     history: list = []
-    if state_path.exists() and last_path.exists():
-        state = {**state, **json.loads(state_path.read_text())}
-        if (out / "history.json").exists():
-            history = json.loads((out / "history.json").read_text())[: state["epoch"]]
-        model = keras.models.load_model(last_path)
-        # The schedule follows the current config, so a resumed run may also extend ``epochs``;
-        # the step counter (optimizer.iterations) and optimizer moments come from the checkpoint.
-        model.optimizer.learning_rate = _schedule(config, steps)
-    else:
-        shape = tuple(size or task.image_size) + (task.channels,)
-        model = build_model(config.model, input_shape=shape, num_classes=task.num_classes, **config.model_kwargs)
-        _compile(model, config, dataset, train_idx, steps)
+    with distribution_scope(config.distribute) as replicas:
+        if state_path.exists() and last_path.exists():
+            state = {**state, **json.loads(state_path.read_text())}
+            if (out / "history.json").exists():
+                history = json.loads((out / "history.json").read_text())[: state["epoch"]]
+            model = keras.models.load_model(last_path)
+            # The schedule follows the current config, so a resumed run may also extend ``epochs``;
+            # the step counter (optimizer.iterations) and optimizer moments come from the checkpoint.
+            model.optimizer.learning_rate = _schedule(config, steps)
+        else:
+            shape = tuple(size or task.image_size) + (task.channels,)
+            model = build_model(config.model, input_shape=shape, num_classes=task.num_classes, **config.model_kwargs)
+            _compile(model, config, dataset, train_idx, steps)
+    state["replicas"] = replicas
     _write_json(out / "config.json", config.to_dict())
     if aug is not None:
         _write_json(out / "augment.json", A.to_dict(aug))

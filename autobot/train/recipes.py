@@ -83,4 +83,4 @@ def run_recipe(recipe: dict[str, Any], out_dir: str | Path, data: str | Path | N
     ens = recipe.get("ensemble") or {}
     return train_ensemble(config, dataset, n_members=int(ens.get("members", 1)), out_dir=out_dir,
                           models=ens.get("models"), bootstrap=bool(ens.get("bootstrap", True)),
-                          recipe=recipe, progress=progress)
+                          recipe=recipe, progress=progress, only=ens.get("only"))
