@@ -1,6 +1,8 @@
 """Autobot's web UI: ``python app.py`` serves it on http://127.0.0.1:7860.
 
-Only wiring lives here; every tab is built by ``autobot.ui``.
+Only wiring lives here: every tab is built by a module of ``autobot.ui`` from the engines
+in ``autobot``. In public mode (``--public``, or on a Hugging Face Space) the Train tab and
+server-side paths are off and uploads are size-limited.
 """
 
 from __future__ import annotations
@@ -11,44 +13,79 @@ from pathlib import Path
 import gradio as gr
 
 from autobot import __version__
+from autobot.ensemble.service import ModelService
+from autobot.jobs import JobStore
 from autobot.ui import data_tab
 from autobot.ui.config import AppConfig, running_on_space
 
 TITLE = "Autobot: blood cells and Mars terrain"
 
 
+
+def _optional_tabs() -> dict:
+    tabs = {}
+    for name in ("classify_tab", "segment_tab", "explorer_tab", "train_tab"):
+        try:
+            tabs[name] = __import__(f"autobot.ui.{name}", fromlist=["build_tab"])
+        except ModuleNotFoundError as missing:
+            if missing.name != f"autobot.ui.{name}":
+                raise
+    return tabs
+
+
+class AppContext:
+    """What every tab may use: the launch settings, the model service and (private mode) the job store."""
+
+    def __init__(self, config: AppConfig):
+        self.config = config
+        self.store = None if config.public else JobStore(config.runs)
+        self.models = ModelService(config.models, self.store)
+
+
 def build_app(config: AppConfig) -> gr.Blocks:
+    context = AppContext(config)
+    tabs = _optional_tabs()
     with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\nClassify peripheral blood-cell images (8 classes) and segment Mars "
-                    f"terrain (5 classes). Version {__version__}.")
-        data_tab.build_tab(config)
+        gr.Markdown(f"# {TITLE}\nClassify peripheral blood-cell images (8 classes) and segment Mars terrain "
+                    f"(5 classes) with bagged ensembles; inspect and clean datasets; train new models. "
+                    f"<small>v{__version__}{' · public demo' if config.public else ''}</small>")
+        with gr.Tabs():
+            for name in ("classify_tab", "segment_tab"):
+                if name in tabs:
+                    tabs[name].build_tab(context)
+            if "explorer_tab" in tabs:
+                tabs["explorer_tab"].build_tab(context)
+            else:
+                data_tab.build_tab(config)
+            if "train_tab" in tabs and not config.public:
+                tabs["train_tab"].build_tab(context)
     return demo
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--data", type=Path, help="dataset offered in the Data tab")
-    parser.add_argument("--models", type=Path, help="folder of ensembles to serve instead of the shipped ones")
-    parser.add_argument("--public", action="store_true", help="public mode: no server paths or training")
+    parser.add_argument("--models", type=Path, help="folder with blood/ and mars/ ensembles to serve instead of the shipped ones")
+    parser.add_argument("--runs", type=Path, help="training jobs folder (default $AUTOBOT_RUNS or ./runs)")
+    parser.add_argument("--public", action="store_true", help="public mode: no server paths, no training")
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     parser.add_argument("--concurrency", type=int, default=2, help="requests processed at once")
     return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> AppConfig:
-    return AppConfig(data=args.data, models=args.models, public=args.public or running_on_space())
+    return AppConfig(data=args.data, models=args.models, runs=args.runs, public=args.public or running_on_space())
 
-
-demo = build_app(AppConfig(public=running_on_space()))
 
 if __name__ == "__main__":
     args = parse_args()
     config = config_from_args(args)
     demo = build_app(config)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64).launch(
-        server_name=args.host, server_port=args.port, share=args.share,
-        max_file_size=f"{config.max_upload_mb}mb", theme=gr.themes.Soft(),
-        allowed_paths=[], show_error=True,
+        server_name="0.0.0.0" if running_on_space() else args.host, server_port=args.port, share=args.share,
+        max_file_size=f"{config.max_upload_mb}mb", theme=gr.themes.Soft(), show_error=True,
     )
+else:
+    demo = build_app(AppConfig(public=running_on_space()))

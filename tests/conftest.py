@@ -45,3 +45,109 @@ def blood_subset_npz(tmp_path_factory, blood_raw):
     path = tmp_path_factory.mktemp("blood") / "blood_subset.npz"
     np.savez_compressed(path, images=blood_raw["images"][:64], labels=blood_raw["labels"][:64])
     return path
+
+
+# ----------------------------------------------------------------------------- models and the app
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """``blood/`` and ``mars/`` ensembles (2 small members each) trained for real on 64 images each.
+
+    Accuracy is beside the point; shapes, files and the serving path are real.
+    """
+    import keras
+
+    from autobot.data import load_dataset
+    from autobot.ensemble import train_ensemble
+    from autobot.train.config import TrainConfig
+
+    root = tmp_path_factory.mktemp("models")
+    blood = load_dataset(BLOOD_NPZ).take(np.arange(64))
+    mars = load_dataset(MARS_NPZ).take(np.arange(0, 640, 10))
+    settings = {
+        "blood": (blood, dict(model="custom_cnn", model_kwargs={"stem_filters": 8, "stages": [[16, 1, 2], [32, 1, 2]]})),
+        "mars": (mars, dict(model="unet", model_kwargs={"base_filters": 4, "depth": 3}, loss={"focal": 1, "dice": 1})),
+    }
+    for task, (dataset, model) in settings.items():
+        config = TrainConfig(task=task, epochs=1, batch_size=16, val_fraction=0.25, seed=0, **model)
+        train_ensemble(config, dataset, n_members=2, out_dir=root / task)
+        keras.backend.clear_session()
+    return root
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class AppServer:
+    """``python app.py`` in a subprocess, as a user starts it."""
+
+    def __init__(self, *args: str, env: dict | None = None):
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"autobot-app-{self.port}.log", "w+")
+        self.process = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port), *args], cwd=ROOT,
+                                        stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"app.py did not start: {self.output()[-3000:]}")
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except Exception:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (installed by tests/install.sh)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        raise pytest.UsageError("browser tests need Debian's chromium: run `bash tests/install.sh`")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+#: Screenshots of each tab land here, to look at (not compared).
+SCREENSHOTS = Path(os.environ.get("AUTOBOT_SCREENSHOTS", ROOT / "out" / "screenshots"))

@@ -14,12 +14,14 @@ class AppConfig:
     Args:
         data: Dataset path offered by default (server side; ignored in public mode).
         models: Folder of ensembles to serve instead of the shipped ones.
+        runs: Training jobs folder (default ``$AUTOBOT_RUNS`` or ``./runs``).
         public: Public mode: no server paths, no training, size-limited uploads.
         max_upload_mb: Largest upload accepted.
     """
 
     data: Path | None = None
     models: Path | None = None
+    runs: Path | None = None
     public: bool = False
     max_upload_mb: int = 200
 
