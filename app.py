@@ -8,7 +8,10 @@ server-side paths are off and uploads are size-limited.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gradio as gr
 

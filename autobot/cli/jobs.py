@@ -12,7 +12,8 @@ from pathlib import Path
 
 from autobot.errors import DataError
 from autobot.jobs.catalog import active_model_path, list_models
-from autobot.jobs.runner import Runner, ensure_worker
+from autobot.jobs.runner import Runner
+from autobot.jobs.submit import submit_training
 from autobot.jobs.store import Job, JobStore
 
 
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     submit = actions.add_parser("submit", help="queue a training recipe (and start a worker if none runs)")
     submit.add_argument("recipe")
     submit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
+    submit.add_argument("--data", help="dataset path instead of the recipe's")
     submit.add_argument("--no-worker", action="store_true", help="only queue; a `jobs worker` runs it later")
     submit.add_argument("--concurrency", type=int, default=1, help="jobs the started worker runs at once")
     submit.set_defaults(run=_submit)
@@ -79,10 +81,10 @@ def _store(args) -> JobStore:
 
 def _submit(args) -> int:
     store = _store(args)
-    job = store.submit(args.recipe, parse_sets(args.set))
-    started = False if args.no_worker else ensure_worker(store, args.concurrency)
+    job = submit_training(store, args.recipe, parse_sets(args.set), data=args.data,
+                          start_worker=not args.no_worker, concurrency=args.concurrency)
     print(job.id)
-    print(f"queued {args.recipe} as {job.id}" + ("; started a worker" if started else ""), file=sys.stderr)
+    print(f"queued {args.recipe} as {job.id}" + ("" if args.no_worker else " (a worker runs it)"), file=sys.stderr)
     return 0
 
 

@@ -73,6 +73,19 @@ class TrainConfig:
             raise ValueError(f"schedule: expected 'cosine' or 'constant'; got {self.schedule!r}")
         from autobot.train.distribute import STRATEGIES
 
+        for item in fields(self):
+            base = str(item.type).replace(" | None", "")
+            kind = {"int": int, "float": float, "bool": bool}.get(base)
+            value = getattr(self, item.name)
+            if kind is None or (value is None and "None" in str(item.type)):
+                continue
+            wrong = (not isinstance(value, bool)) if kind is bool else (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+                or (kind is int and value != int(value)))
+            if wrong:
+                raise ValueError(f"{item.name}: expected {'a whole number' if kind is int else base}; got {value!r}")
+            setattr(self, item.name, kind(value))
+
         if self.distribute not in STRATEGIES:
             raise ValueError(f"distribute: expected one of {STRATEGIES}; got {self.distribute!r}")
         if self.image_size is not None:
