@@ -99,3 +99,19 @@ def test_browser_classify_and_segment(server, page, files):
     page.locator("#segment-note").get_by_text("stitched back").wait_for(timeout=30_000)
     assert page.locator("#segment-overlay img").first.is_visible()
     page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)
+
+
+def test_without_ensembles_the_tabs_say_how_to_get_one(tmp_path):
+    import gradio as gr
+
+    from app import AppContext, build_app
+    from autobot.ui.classify_tab import classify_upload
+    from autobot.ui.config import AppConfig
+
+    config = AppConfig(models=tmp_path, public=True)
+    demo = build_app(config)
+    texts = [block.value for block in demo.blocks.values() if isinstance(block, gr.Markdown)]
+    for words in ("blood-cell", "Mars terrain"):
+        assert any(f"No {words} ensemble is available" in str(t) and "--models DIR" in str(t) for t in texts)
+    with pytest.raises(gr.Error, match="No blood-cell ensemble is available"):
+        classify_upload(AppContext(config), str(BLOOD_NPZ))

@@ -31,7 +31,7 @@ def ensemble_or_error(context, task: str) -> Ensemble:
     except DataError as err:
         raise gr.Error(str(err)) from None
     if ensemble is None:
-        raise gr.Error(missing_model_text(task, context.config.public))
+        raise gr.Error(missing_model_text(task, context.config.public).replace("`", ""))
     return ensemble
 
 
