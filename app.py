@@ -23,6 +23,9 @@ from autobot.ui.config import AppConfig, running_on_space
 
 TITLE = "Autobot: blood cells and Mars terrain"
 
+#: Small result images (96x96 cells, 64x128 terrain) fill their frame, with crisp pixels.
+CSS = ".autobot-fill img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }"
+
 
 
 def _optional_tabs() -> dict:
@@ -88,7 +91,7 @@ if __name__ == "__main__":
     demo = build_app(config)
     demo.queue(default_concurrency_limit=args.concurrency, max_size=64).launch(
         server_name="0.0.0.0" if running_on_space() else args.host, server_port=args.port, share=args.share,
-        max_file_size=f"{config.max_upload_mb}mb", theme=gr.themes.Soft(), show_error=True,
+        max_file_size=f"{config.max_upload_mb}mb", theme=gr.themes.Soft(), css=CSS, show_error=True,
     )
 else:
     demo = build_app(AppConfig(public=running_on_space()))

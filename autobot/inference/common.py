@@ -1,0 +1,103 @@
+"""Shared by the engines: decoding uploads with a note, and fixed-shape forward passes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from autobot.data.images import decode_image
+from autobot.ensemble.bagging import Ensemble
+
+#: Batch sizes the members are called with; a batch is padded up to the next one, so each
+#: member traces its predict function a handful of times, never once per request size.
+BUCKETS = (1, 8, 32, 64)
+
+
+def _bucket(n: int) -> int:
+    return next((b for b in BUCKETS if b >= n), BUCKETS[-1])
+
+
+def forward(ensemble: Ensemble, x: np.ndarray) -> np.ndarray:
+    """Member probabilities ``(M, N, ...)`` for model-ready uint8 ``x`` ``(N, H, W, C)``.
+
+    Batches are padded to one of :data:`BUCKETS` (and chunked at the largest), so repeated
+    calls of any size reuse the same traced functions.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    out = []
+    for model in ensemble.members:
+        chunks = []
+        for start in range(0, len(x), BUCKETS[-1]):
+            chunk = x[start : start + BUCKETS[-1]]
+            size = _bucket(len(chunk))
+            if size > len(chunk):
+                chunk = np.concatenate([chunk, np.zeros((size - len(chunk), *chunk.shape[1:]), np.float32)])
+            chunks.append(np.asarray(model.predict_on_batch(chunk))[: min(len(x) - start, BUCKETS[-1])])
+        out.append(np.concatenate(chunks).astype(np.float32))
+    return np.stack(out)
+
+
+def entropy(probs: np.ndarray) -> np.ndarray:
+    """Entropy (nats) over the last axis."""
+    return (-np.sum(probs * np.log(np.clip(probs, 1e-8, 1.0)), axis=-1)).astype(np.float32)
+
+
+def load_upload(source: str | Path | bytes, channels: int, name: str | None = None) -> tuple[np.ndarray, str, str]:
+    """Decode an upload to uint8 ``(H, W, channels)``.
+
+    Returns:
+        The image, the file's PIL mode (``"RGBA"``, ``"I;16"``, ...) and its format (``"PNG"``).
+
+    Raises:
+        DataError: Not an image, damaged, empty, or larger than ``MAX_PIXELS``.
+    """
+    if name is None and isinstance(source, (str, Path)):
+        name = Path(source).name
+    image = decode_image(source, channels, name=name)
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as header:
+            mode, fmt = header.mode, header.format or "image"
+    except Exception:  # noqa: BLE001  (decoding succeeded above; the header only feeds the note)
+        mode, fmt = "?", "image"
+    return image, mode, fmt
+
+def colormap(values: np.ndarray, name: str = "viridis") -> np.ndarray:
+    """uint8 RGB for ``values`` in [0, 1] through a matplotlib colour map."""
+    from matplotlib import colormaps
+
+    lut = (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+    return lut[np.clip(np.nan_to_num(values) * 255, 0, 255).astype(np.uint8)]
+
+
+def write_examples(data: str | Path, task: str, out_dir: str | Path, n: int = 4) -> list[str]:
+    """PNG files of the first image of up to ``n`` classes (or the first ``n`` rows) of a dataset.
+
+    Returns an empty list when ``data`` is not a dataset of ``task``.
+    """
+    from autobot.data import load_dataset
+    from autobot.data.images import encode_png
+    from autobot.errors import DataError
+
+    try:
+        dataset = load_dataset(Path(data))
+    except (DataError, OSError):
+        return []
+    if dataset.task.name != task:
+        return []
+    rows = list(range(min(n, len(dataset))))
+    if dataset.labelled and dataset.task.kind == "classification":
+        labels = np.asarray(dataset.targets)
+        rows = [int(np.flatnonzero(labels == k)[0]) for k in np.unique(labels)][:n]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for row in rows:
+        file = out / f"{task}_{row}.png"
+        file.write_bytes(encode_png(dataset.images[row]))
+        files.append(str(file))
+    return files

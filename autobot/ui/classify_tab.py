@@ -1,0 +1,72 @@
+"""The Classify tab: one blood-cell image in; the ensemble's classes, member votes and an occlusion map out."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from autobot.errors import DataError
+from autobot.inference import (classify, classify_files, load_blood_image, occlusion_map, occlusion_text,
+                               render_heatmap)
+from autobot.inference.common import write_examples
+from autobot.ui.common import IMAGE_TYPES, ensemble_or_error, example_dir, missing_model_text, user_error
+
+TASK = "blood"
+HEATMAP_NOTE = ("**Where the model looked** (occlusion sensitivity): a grey 24x24 patch slides over the image, and "
+                "bright regions are where covering the cell lowers the probability of the predicted class the most.")
+BATCH_HEADERS = ["file", "top class", "probability", "agreement", "error"]
+
+
+def classify_upload(context, path: str | None):
+    """Label value, member votes, summary, model input and occlusion map for one uploaded file."""
+    if not path:
+        raise gr.Error("Upload a blood-cell image first.")
+    ensemble = ensemble_or_error(context, TASK)
+    try:
+        image, note = load_blood_image(path, ensemble.input_shape[:2])
+    except DataError as err:
+        raise user_error(err, path) from None
+    result = classify(ensemble, image)
+    heat = occlusion_map(ensemble, result.image, result.label)
+    summary = f"**{result.agreement_text}.** {occlusion_text(heat, result.top_class)}\n\n{note}"
+    return result.confidences, result.vote_rows(), summary, render_heatmap(result.image, heat)
+
+
+def classify_many(context, paths: list[str] | None):
+    if not paths:
+        raise gr.Error("Upload one or more blood-cell images first.")
+    rows = classify_files(ensemble_or_error(context, TASK), paths)
+    return [[row[key] for key in BATCH_HEADERS] for row in rows]
+
+
+def build_tab(context) -> None:
+    with gr.Tab("Classify", id="classify"):
+        gr.Markdown("Upload a microscope image of **one blood cell** (any size; RGB, RGBA or grayscale). "
+                    "The ensemble names its class out of 8, shows how its members voted, and where it looked.")
+        if not context.models.available(TASK):
+            gr.Markdown(missing_model_text(TASK, context.config.public), elem_id="classify-missing")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=260):
+                upload = gr.File(label="Blood-cell image", file_types=IMAGE_TYPES, type="filepath", height=140,
+                                 elem_id="classify-upload")
+                run = gr.Button("Classify", variant="primary")
+                examples = [] if context.config.public or not context.config.data else write_examples(
+                    context.config.data, TASK, example_dir(TASK), n=8)
+                if examples:
+                    gr.Examples(examples, inputs=upload, label="Examples from the dataset", examples_per_page=8)
+            with gr.Column(scale=1, min_width=300):
+                label = gr.Label(label="Ensemble prediction (all 8 classes)", elem_id="classify-label")
+                summary = gr.Markdown(elem_id="classify-summary")
+            with gr.Column(scale=1, min_width=300):
+                heatmap = gr.Image(label="Occlusion map over the 96x96 model input", type="numpy", format="png",
+                                   interactive=False, height=300, buttons=["download"])
+                gr.Markdown(HEATMAP_NOTE)
+        votes = gr.Dataframe(headers=["member", "vote", "probability of its vote", "probability of the ensemble's class"],
+                             label="Member votes", interactive=False, max_height=240)
+        gr.on([upload.upload, run.click], lambda path: classify_upload(context, path), inputs=upload,
+              outputs=[label, votes, summary, heatmap], api_name="classify")
+        with gr.Accordion("Batch: classify many images at once", open=False):
+            files = gr.File(label="Blood-cell images", file_count="multiple", file_types=IMAGE_TYPES, type="filepath")
+            run_many = gr.Button("Classify all")
+            table = gr.Dataframe(headers=BATCH_HEADERS, label="Results (one row per file)", interactive=False)
+            run_many.click(lambda paths: classify_many(context, paths), inputs=files, outputs=table,
+                           api_name="classify_batch")
