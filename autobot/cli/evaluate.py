@@ -21,13 +21,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", help="a part of the file (see `autobot info`)")
     parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
     parser.add_argument("--limit", type=int, help="score only the first N rows")
+    parser.add_argument("--heldout", action="store_true",
+                        help="score only the rows the ensemble held out for validation (same data file it was trained on)")
+    parser.add_argument("--corrupt", type=int, choices=(1, 2, 3),
+                        help="score corrupted copies (noise, blur, JPEG, brightness/contrast, hue, rotation) at this severity")
     parser.set_defaults(run=run)
 
 
 def default_models_dir(task: str) -> Path:
     from autobot.train.recipes import PROJECT_ROOT
 
-    return PROJECT_ROOT / "models" / task
+    return PROJECT_ROOT / "assets" / "models" / task
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,8 +45,35 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(Path(args.models or default_models_dir(args.task)) / "manifest.json", "task",
                         repr(args.task), repr(ensemble.task.name))
     dataset = load_dataset(args.data, args.task, split=args.split)
+    if args.heldout:
+        dataset = heldout_rows(ensemble, dataset, args.data)
     if args.limit:
         dataset = dataset.take(list(range(min(args.limit, len(dataset)))))
+    extra = {}
+    if args.corrupt:
+        from dataclasses import replace
+
+        from autobot.evaluate.corruptions import corrupt
+
+        images, masks = corrupt(dataset.images, dataset.targets if args.task == "mars" else None,
+                                severity=args.corrupt, seed=0)
+        dataset = replace(dataset, images=images, targets=masks if masks is not None else dataset.targets)
+        extra["corruption_severity"] = args.corrupt
     report = ensemble.evaluate(dataset, tta=args.tta)
-    print(json.dumps({"task": args.task, "n": len(dataset), **report, "seconds": round(time.time() - start, 2)}))
+    print(json.dumps({"task": args.task, "n": len(dataset), **report, **extra,
+                      "seconds": round(time.time() - start, 2)}))
     return 0
+
+
+def heldout_rows(ensemble, dataset, data_path):
+    """The validation rows of the split the ensemble was trained with (refused for other data)."""
+    from autobot.data import train_val_indices
+    from autobot.errors import DataError
+
+    trained_on = ensemble.manifest.get("data", {}).get("fingerprint")
+    if trained_on != dataset.fingerprint():
+        raise DataError(data_path, "--heldout", f"the data this ensemble was trained on (fingerprint {trained_on})",
+                        f"other data (fingerprint {dataset.fingerprint()})")
+    config = ensemble.manifest["config"]
+    _, val_idx = train_val_indices(dataset, config["val_fraction"], config["seed"])
+    return dataset.take(val_idx)
