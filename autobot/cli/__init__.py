@@ -15,7 +15,7 @@ from autobot.cli import info
 from autobot.errors import DataError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (info,)
+COMMANDS = (info, __import__("autobot.cli.clean", fromlist=["clean"]))
 
 
 def build_parser() -> argparse.ArgumentParser:

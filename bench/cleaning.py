@@ -1,0 +1,127 @@
+"""Benchmark of ``autobot clean`` against the truth files, beside CleanVision.
+
+Reads ``../shared/data/{blood/challenge_like,mars/mars_challenge_like}.npz`` and their
+``*_truth.csv`` (only this script reads truth; product code never does), runs
+``run_cleaning`` with a fresh cache (first run, t-SNE included) and, when installed,
+CleanVision (``pip install cleanvision``; bench only, not in requirements.txt) on the
+same images, and prints one table.
+
+Usage::
+
+    python bench/cleaning.py [--skip-cleanvision] [--out out/bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("AUTOBOT_SHARED", ROOT.parent / "shared"))
+FILES = {"blood": "data/blood/challenge_like", "mars": "data/mars/mars_challenge_like"}
+
+
+def load_truth(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    rows = list(csv.DictReader(open(path)))
+    return np.array([r["kind"] for r in rows]), np.array([int(r["duplicate_of"]) for r in rows])
+
+
+def score(kinds, dup_of, outliers, groups) -> dict:
+    """Precision/recall of outliers; recall of exact duplicates; near-duplicate recall and pair precision."""
+    truth_out = {i for i, k in enumerate(kinds) if k.startswith("outlier")}
+    found = set(outliers)
+    tp = len(found & truth_out)
+    root = np.where(dup_of >= 0, dup_of, np.arange(len(kinds)))
+    member = {}
+    for g, group in enumerate(groups):
+        for i in group:
+            member[i] = g
+    def caught(i):
+        return i in member and root[i] in member and member[i] == member[root[i]]
+    exact = [i for i, k in enumerate(kinds) if k == "duplicate_exact"]
+    near = [i for i, k in enumerate(kinds) if k == "duplicate_near"]
+    pairs = [(a, b) for g in groups for a in g for b in g if a < b]
+    true_pairs = [p for p in pairs if root[p[0]] == root[p[1]]]
+    return {
+        "out_p": tp / max(len(found), 1), "out_r": tp / max(len(truth_out), 1), "n_flag": len(found),
+        "exact_r": sum(map(caught, exact)) / max(len(exact), 1),
+        "near_r": sum(map(caught, near)) / max(len(near), 1),
+        "pair_p": len(true_pairs) / max(len(pairs), 1), "n_pairs": len(pairs),
+    }
+
+
+def run_autobot(path: Path, method: str) -> tuple[list[int], list[list[int]], float]:
+    from autobot.cleaning import CleaningConfig, run_cleaning
+    from autobot.data import load_dataset
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["AUTOBOT_CACHE"] = cache
+        start = time.perf_counter()
+        report = run_cleaning(load_dataset(path), CleaningConfig(method=method))
+        seconds = time.perf_counter() - start
+    return report.outlier_indices, report.duplicate_groups, seconds
+
+
+def run_cleanvision(path: Path) -> tuple[list[int], list[list[int]], float]:
+    """CleanVision's default issue checks on PNGs of the rows; any image issue counts as an outlier."""
+    from cleanvision import Imagelab
+    from PIL import Image
+
+    from autobot.data import load_dataset
+
+    images = load_dataset(path).images
+    with tempfile.TemporaryDirectory() as folder:
+        for i, im in enumerate(images):
+            Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(f"{folder}/{i:06d}.png")
+        start = time.perf_counter()
+        lab = Imagelab(data_path=folder)
+        lab.find_issues()
+        seconds = time.perf_counter() - start
+        issues = lab.issues
+        index = [int(Path(p).stem) for p in issues.index]
+        dup_cols = {"is_exact_duplicates_issue", "is_near_duplicates_issue"}
+        other = [c for c in issues.columns if c.startswith("is_") and c not in dup_cols]
+        flagged = [index[k] for k in np.flatnonzero(issues[other].to_numpy().any(1))]
+        groups = []
+        for kind in ("exact_duplicates", "near_duplicates"):
+            for group in lab.info.get(kind, {}).get("sets", []):
+                groups.append(sorted(int(Path(p).stem) for p in group))
+    return flagged, groups, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-cleanvision", action="store_true")
+    parser.add_argument("--method", default="tsne", choices=("tsne", "umap"))
+    args = parser.parse_args()
+    header = f"{'file':<10} {'tool':<12} {'out P':>6} {'out R':>6} {'#flag':>6} {'exact R':>8} {'near R':>7} {'pair P':>7} {'#pairs':>7} {'sec':>6}"
+    lines = [header, "-" * len(header)]
+    for task, stem in FILES.items():
+        path = SHARED / f"{stem}.npz"
+        kinds, dup_of = load_truth(SHARED / f"{stem}_truth.csv")
+        tools = [("autobot", lambda: run_autobot(path, args.method))]
+        if not args.skip_cleanvision:
+            tools.append(("cleanvision", lambda: run_cleanvision(path)))
+        for name, fn in tools:
+            try:
+                outliers, groups, seconds = fn()
+            except ImportError as err:
+                lines.append(f"{task:<10} {name:<12} not run: {err}")
+                continue
+            s = score(kinds, dup_of, outliers, groups)
+            lines.append(f"{task:<10} {name:<12} {s['out_p']:6.3f} {s['out_r']:6.3f} {s['n_flag']:6d} "
+                         f"{s['exact_r']:8.3f} {s['near_r']:7.3f} {s['pair_p']:7.3f} {s['n_pairs']:7d} {seconds:6.1f}")
+            print(lines[-1], flush=True)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
