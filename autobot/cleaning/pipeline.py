@@ -82,18 +82,25 @@ def run_cleaning(dataset: Dataset, config: CleaningConfig | None = None,
     found = find_outliers(dataset.images, coords, task=dataset.task.name, eps=config.eps, seed=config.seed)
     if progress:
         progress(0.85, "finding duplicates")
-    dups = find_duplicates(dataset.images, dataset.targets, near_threshold=config.near_threshold,
-                           exclude=found.flagged)
+    dups = find_duplicates(dataset.images, dataset.targets, near_threshold=config.near_threshold)
+    flagged = set(found.flagged.tolist())
+    groups = []
+    for group in dups.groups:
+        if all(i in flagged for i in group):
+            continue  # crops of one foreign picture: outliers, dropped as such
+        flagged -= set(group)  # a copy of a normal image is a duplicate, not foreign content
+        groups.append(group)
+    conflicts = [dups.groups[k] for k in dups.conflicts if dups.groups[k] in groups]
     if progress:
         progress(1.0, "done")
     outliers = [{"index": int(i), "score": round(float(found.score[i]), 4), "reason": found.reasons[int(i)]}
-                for i in found.flagged]
+                for i in found.flagged if int(i) in flagged]
     return CleaningReport(
         n=len(dataset),
         outliers=outliers,
-        duplicate_groups=dups.groups,
+        duplicate_groups=groups,
         exact_groups=dups.exact_groups,
-        conflicts=[dups.groups[k] for k in dups.conflicts],
+        conflicts=conflicts,
         coords=coords,
         clusters=found.clusters,
         scores=found.score,
