@@ -4,7 +4,9 @@ Reads ``../shared/data/{blood/challenge_like,mars/mars_challenge_like}.npz`` and
 ``*_truth.csv`` (only this script reads truth; product code never does), runs
 ``run_cleaning`` with a fresh cache (first run, t-SNE included) and, when installed,
 CleanVision (``pip install cleanvision``; bench only, not in requirements.txt) on the
-same images, and prints one table.
+same images, and prints one table. For CleanVision, any non-duplicate issue (dark, light,
+blurry, low information, odd size/aspect, grayscale except on Mars) counts as an outlier,
+and its exact and near duplicate sets as duplicate groups.
 
 Usage::
 
@@ -88,6 +90,8 @@ def run_cleanvision(path: Path) -> tuple[list[int], list[list[int]], float]:
         issues = lab.issues
         index = [int(Path(p).stem) for p in issues.index]
         dup_cols = {"is_exact_duplicates_issue", "is_near_duplicates_issue"}
+        if images.shape[-1] == 1:  # every Mars frame is grayscale by design: not an issue there
+            dup_cols.add("is_grayscale_issue")
         other = [c for c in issues.columns if c.startswith("is_") and c not in dup_cols]
         flagged = [index[k] for k in np.flatnonzero(issues[other].to_numpy().any(1))]
         groups = []

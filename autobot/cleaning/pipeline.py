@@ -6,10 +6,12 @@ come back, nothing is deleted).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from autobot.cleaning.duplicates import NEAR_THRESHOLD, find_duplicates
 from autobot.cleaning.embed import Progress, embed
@@ -67,6 +69,12 @@ def run_cleaning(dataset: Dataset, config: CleaningConfig | None = None,
         A :class:`CleaningReport` whose indices are rows of ``dataset``.
     """
     config = config or CleaningConfig()
+    # BLAS may see more cores than the process may use; oversubscription made runs 10x slower.
+    with threadpool_limits(limits=len(os.sched_getaffinity(0))):
+        return _run(dataset, config, progress)
+
+
+def _run(dataset: Dataset, config: CleaningConfig, progress: Progress | None) -> CleaningReport:
     start = time.perf_counter()
 
     def step(lo: float, hi: float) -> Progress | None:
