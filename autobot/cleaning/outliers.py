@@ -7,6 +7,10 @@ not depend on where foreign pictures come from:
   image's colour, brightness and texture statistics. Whole foreign frames stand out.
 * ``patch``: a trimmed Gaussian mixture over 16x16 tiles; an image scores by its second
   most unusual tile. A sticker pasted over part of a cell stands out.
+* ``labels`` (classification only): outliers carry labels unrelated to what they show, so
+  among look-alike candidates labels agree no better than chance. Candidates whose
+  neighbourhood of candidates is labelled like real data (a staining batch, say) are
+  unflagged unless their own score is very high.
 * ``dbscan``: clusters of the 2-D projection, with ``eps`` from the k-distance curve.
   A cluster mostly made of flagged images is flagged whole ("far from every class").
 
@@ -30,7 +34,9 @@ from sklearn.neighbors import NearestNeighbors
 from autobot.cleaning.features import global_stats, patch_stats
 
 #: ``task name -> (global threshold, patch threshold)`` in robust-z units.
-THRESHOLDS = {"blood": (12.0, 6.0), "mars": (4.5, 6.0)}
+THRESHOLDS = {"blood": (10.0, 5.0), "mars": (4.5, 6.0)}
+#: Candidates scoring above this many thresholds stay flagged whatever their labels say.
+SURE = 2.0
 DEFAULT_THRESHOLDS = (6.0, 6.0)
 
 
@@ -118,7 +124,39 @@ def dbscan_clusters(coords: np.ndarray, eps: float | None = None, min_samples: i
     return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(coords).astype(np.int64), eps
 
 
-def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood", eps: float | None = None,
+def label_agreement(embedding: np.ndarray, labels: np.ndarray, k: int = 10) -> tuple[np.ndarray, float, float]:
+    """Share of each row's ``k`` nearest neighbours (cosine, in ``embedding``) with its label.
+
+    Returns:
+        ``(agreement per row, chance level sum(prior**2), mean agreement)``.
+    """
+    e = embedding / (np.linalg.norm(embedding, axis=1, keepdims=True) + 1e-12)
+    k = min(k, len(e) - 1)
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(e).kneighbors(e)[1][:, 1:]
+    agree = (labels[idx] == labels[:, None]).mean(1)
+    prior = np.bincount(labels) / len(labels)
+    return agree, float((prior**2).sum()), float(agree.mean())
+
+
+def label_purity_filter(embedding: np.ndarray, labels: np.ndarray, candidates: np.ndarray,
+                        k: int = 15) -> tuple[np.ndarray, float]:
+    """Local label purity of each candidate: mean agreement over it and its ``k`` nearest candidates.
+
+    Returns:
+        ``(purity per candidate (same order), cut)``: above ``cut`` (halfway between chance
+        and the data's typical agreement), a candidate's look-alikes are labelled like real data.
+    """
+    agree, chance, typical = label_agreement(embedding, labels)
+    e = embedding[candidates] / (np.linalg.norm(embedding[candidates], axis=1, keepdims=True) + 1e-12)
+    kk = min(k, len(candidates) - 1)
+    if kk < 1:
+        return agree[candidates], chance + 0.5 * (typical - chance)
+    nn = NearestNeighbors(n_neighbors=kk + 1).fit(e).kneighbors(e)[1]
+    return agree[candidates][nn].mean(1), chance + 0.5 * (typical - chance)
+
+
+def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood", labels: np.ndarray | None = None,
+                  embedding: np.ndarray | None = None, eps: float | None = None,
                   thresholds: tuple[float, float] | None = None, seed: int = 0) -> OutlierResult:
     """Score every row and flag outliers with a reason.
 
@@ -126,6 +164,8 @@ def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood"
         images: ``uint8`` NHWC images.
         coords: 2-D projection of the same rows (for DBSCAN).
         task: Task name, which picks the calibrated thresholds.
+        labels: Class labels ``(N,)`` (classification), for the label-purity check; None skips it.
+        embedding: Features for the label-purity neighbours (e.g. pixel PCA).
         eps: DBSCAN radius; chosen from the k-distance curve when None.
         thresholds: ``(global, patch)`` robust-z thresholds overriding the task's.
         seed: Seed of the robust fits.
@@ -136,12 +176,22 @@ def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood"
     score = np.maximum(gz / t_global, pz / t_patch)
     clusters, eps_used = dbscan_clusters(coords, eps)
     flags = score > 1.0
+    purity: dict[int, float] = {}
+    cut = 0.0
+    if labels is not None and embedding is not None and np.asarray(labels).ndim == 1 and flags.sum() > 1:
+        cand = np.flatnonzero(flags)
+        values, cut = label_purity_filter(embedding, np.asarray(labels, np.int64), cand)
+        purity = dict(zip(cand.tolist(), values.tolist()))
+        real = cand[(values > cut) & (score[cand] < SURE)]
+        flags[real] = False
     reasons: dict[int, str] = {}
     for i in np.flatnonzero(flags):
         if gz[i] / t_global >= pz[i] / t_patch:
             reasons[int(i)] = f"whole image unlike the rest (robust z {gz[i]:.1f})"
         else:
             reasons[int(i)] = f"part of the image unlike any cell/terrain (tile z {pz[i]:.1f})"
+        if int(i) in purity and purity[int(i)] <= cut:
+            reasons[int(i)] += f"; labels of look-alikes near chance (purity {purity[int(i)]:.2f} < {cut:.2f})"
         if clusters[i] == -1:
             reasons[int(i)] += "; dbscan noise"
     for c in np.unique(clusters[clusters >= 0]):

@@ -87,7 +87,9 @@ def _run(dataset: Dataset, config: CleaningConfig, progress: Progress | None) ->
     coords = _projection(dataset, embedding, config)
     if progress:
         progress(0.6, "scoring outliers")
-    found = find_outliers(dataset.images, coords, task=dataset.task.name, eps=config.eps, seed=config.seed)
+    labels = dataset.targets if dataset.task.kind == "classification" else None
+    found = find_outliers(dataset.images, coords, task=dataset.task.name, labels=labels, embedding=embedding,
+                          eps=config.eps, seed=config.seed)
     if progress:
         progress(0.85, "finding duplicates")
     dups = find_duplicates(dataset.images, dataset.targets, near_threshold=config.near_threshold)
