@@ -10,7 +10,10 @@ and its exact and near duplicate sets as duplicate groups.
 
 Usage::
 
-    python bench/cleaning.py [--skip-cleanvision] [--out out/bench]
+    python bench/cleaning.py [--skip-cleanvision] [--synthetic]
+
+``--synthetic`` also scores both tools on contamination made by ``bench/synthetic.py``
+from the clean references (pbc96, mars_dev) with outlier sources unlike the truth files'.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 SHARED = Path(os.environ.get("AUTOBOT_SHARED", ROOT.parent / "shared"))
 FILES = {"blood": "data/blood/challenge_like", "mars": "data/mars/mars_challenge_like"}
 
@@ -58,6 +62,34 @@ def score(kinds, dup_of, outliers, groups) -> dict:
         "near_r": sum(map(caught, near)) / max(len(near), 1),
         "pair_p": len(true_pairs) / max(len(pairs), 1), "n_pairs": len(pairs),
     }
+
+
+def synthetic_files(folder: Path) -> dict[str, tuple[Path, np.ndarray, np.ndarray]]:
+    """Write synthetic contaminated blood and Mars files; return ``{name: (path, kinds, duplicate_of)}``."""
+    from synthetic import add_duplicates, contaminate, load_pbc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mars = np.load(SHARED / "data" / "mars" / "mars_dev.npz")["training_set"]
+    rng = np.random.default_rng(7)
+    blood, labels = load_pbc(SHARED, 2400, seed=1)
+    images, dup_of = add_duplicates(blood, 24, 24, seed=3)
+    images, is_out = contaminate(images, 120, 120, ["noise", "gradient", "stripes", "checker", "text", "mars"],
+                                 seed=1, mars=mars[:3000, 0])
+    n_dup = len(dup_of)
+    labels = np.r_[labels, labels[dup_of[2400:]], rng.integers(0, 8, is_out.sum())]
+    kinds = np.array(["clean"] * 2400 + ["duplicate_exact"] * 24 + ["duplicate_near"] * 24 + ["outlier"] * int(is_out.sum()))
+    dup_of = np.r_[dup_of, np.full(is_out.sum(), -1)]
+    out = {"synth-blood": (folder / "synth_blood.npz", kinds, dup_of)}
+    np.savez(out["synth-blood"][0], images=images, labels=labels.astype(np.uint8)[:, None])
+    rows = rng.choice(np.arange(3000, len(mars)), 1000, replace=False)
+    imgs, dup_of = add_duplicates(mars[rows, 0][..., None], 10, 10, seed=4)
+    masks = np.r_[mars[rows, 1], mars[rows, 1][dup_of[1000:]]]
+    imgs, is_out = contaminate(imgs, 0, 60, ["blood", "noise", "gradient", "text", "checker"], seed=2, blood=blood)
+    masks = np.r_[masks, mars[rng.choice(3000, is_out.sum()), 1]]  # borrowed masks
+    kinds = np.array(["clean"] * 1000 + ["duplicate_exact"] * 10 + ["duplicate_near"] * 10 + ["outlier"] * int(is_out.sum()))
+    out["synth-mars"] = (folder / "synth_mars.npz", kinds, np.r_[dup_of, np.full(is_out.sum(), -1)])
+    np.savez(out["synth-mars"][0], training_set=np.stack([imgs[..., 0], masks], 1))
+    return out
 
 
 def run_autobot(path: Path, method: str) -> tuple[list[int], list[list[int]], float]:
@@ -105,23 +137,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-cleanvision", action="store_true")
     parser.add_argument("--method", default="tsne", choices=("tsne", "umap"))
+    parser.add_argument("--synthetic", action="store_true", help="also run on synthetic contamination")
+    parser.add_argument("--only-synthetic", action="store_true", help="run on synthetic contamination only")
     args = parser.parse_args()
-    header = f"{'file':<10} {'tool':<12} {'out P':>6} {'out R':>6} {'#flag':>6} {'exact R':>8} {'near R':>7} {'pair P':>7} {'#pairs':>7} {'sec':>6}"
+    header = f"{'file':<12} {'tool':<12} {'out P':>6} {'out R':>6} {'#flag':>6} {'exact R':>8} {'near R':>7} {'pair P':>7} {'#pairs':>7} {'sec':>6}"
     lines = [header, "-" * len(header)]
-    for task, stem in FILES.items():
-        path = SHARED / f"{stem}.npz"
-        kinds, dup_of = load_truth(SHARED / f"{stem}_truth.csv")
-        tools = [("autobot", lambda: run_autobot(path, args.method))]
+    cases = {} if args.only_synthetic else {
+        task: (SHARED / f"{stem}.npz", *load_truth(SHARED / f"{stem}_truth.csv")) for task, stem in FILES.items()}
+    if args.synthetic or args.only_synthetic:
+        cases.update(synthetic_files(Path(tempfile.mkdtemp(prefix="autobot-synth-"))))
+    for task, (path, kinds, dup_of) in cases.items():
+        tools = [("autobot", lambda p=path: run_autobot(p, args.method))]
         if not args.skip_cleanvision:
-            tools.append(("cleanvision", lambda: run_cleanvision(path)))
+            tools.append(("cleanvision", lambda p=path: run_cleanvision(p)))
         for name, fn in tools:
             try:
                 outliers, groups, seconds = fn()
             except ImportError as err:
-                lines.append(f"{task:<10} {name:<12} not run: {err}")
+                lines.append(f"{task:<12} {name:<12} not run: {err}")
                 continue
             s = score(kinds, dup_of, outliers, groups)
-            lines.append(f"{task:<10} {name:<12} {s['out_p']:6.3f} {s['out_r']:6.3f} {s['n_flag']:6d} "
+            lines.append(f"{task:<12} {name:<12} {s['out_p']:6.3f} {s['out_r']:6.3f} {s['n_flag']:6d} "
                          f"{s['exact_r']:8.3f} {s['near_r']:7.3f} {s['pair_p']:7.3f} {s['n_pairs']:7d} {seconds:6.1f}")
             print(lines[-1], flush=True)
     print("\n".join(lines))

@@ -77,3 +77,37 @@ def contaminate(images: np.ndarray, n_sticker: int, n_frame: int, kinds: list[st
             extra.append(frame.mean(-1, keepdims=True).astype(np.uint8) if c == 1 else frame)
     out = np.concatenate([images, np.stack(extra)])
     return out, np.r_[np.zeros(n, bool), np.ones(len(extra), bool)]
+
+
+def add_duplicates(images: np.ndarray, n_exact: int, n_near: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Append exact copies and near copies (shift, JPEG, brightness, blur) of clean rows.
+
+    Returns:
+        ``(images, duplicate_of)`` with -1 for original rows.
+    """
+    import io
+
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    n = len(images)
+    src = rng.choice(n, n_exact + n_near, replace=False)
+    extra = [images[i] for i in src[:n_exact]]
+    for k, i in enumerate(src[n_exact:]):
+        im = images[i]
+        gray = im.shape[-1] == 1
+        pil = Image.fromarray(im[..., 0] if gray else im)
+        mode = k % 4
+        if mode == 0:
+            pil = Image.fromarray(np.roll(np.asarray(pil), (rng.integers(-3, 4), rng.integers(-3, 4)), axis=(0, 1)))
+        elif mode == 1:
+            buf = io.BytesIO()
+            pil.save(buf, "JPEG", quality=int(rng.integers(60, 90)))
+            pil = Image.open(buf)
+        elif mode == 2:
+            pil = Image.fromarray(np.clip(np.asarray(pil).astype(int) + rng.integers(-25, 26), 0, 255).astype(np.uint8))
+        else:
+            pil = pil.filter(ImageFilter.GaussianBlur(0.8))
+        arr = np.asarray(pil)
+        extra.append(arr[..., None] if gray else arr)
+    return np.concatenate([images, np.stack(extra)]), np.r_[np.full(n, -1), src]
