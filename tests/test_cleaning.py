@@ -48,6 +48,20 @@ def _with_copies(ds: Dataset) -> tuple[Dataset, int, int, int]:
     return Dataset(BLOOD, images, targets, np.array([str(i) for i in range(n + 3)]), "mem", "test"), n, n + 1, n + 2
 
 
+@pytest.fixture(scope="module")
+def cleaned(subset, tmp_path_factory):
+    """One cleaning run on the planted file, shared by the tests that read its report."""
+    folder = tmp_path_factory.mktemp("cleaned")
+    os.environ["AUTOBOT_CACHE"] = str(folder / "cache")
+    ds, exact, near, sticker = _with_copies(subset)
+    source = save_course_npz(ds, folder / "src.npz")
+    before = source.read_bytes()
+    seen = []
+    report = run_cleaning(load_dataset(source), CleaningConfig(), progress=lambda f, m: seen.append(f))
+    del os.environ["AUTOBOT_CACHE"]
+    return ds, source, before, report, seen, (exact, near, sticker)
+
+
 def test_exact_and_near_duplicates_with_conflicts(subset):
     ds, exact, near, _ = _with_copies(subset)
     result = find_duplicates(ds.images, ds.targets)
@@ -56,11 +70,11 @@ def test_exact_and_near_duplicates_with_conflicts(subset):
     assert any(3 in result.groups[k] for k in result.conflicts)
 
 
-def test_run_cleaning_flags_planted_outlier_and_report_schema(subset, tmp_path):
-    ds, exact, near, sticker = _with_copies(subset)
-    seen = []
-    report = run_cleaning(ds, CleaningConfig(), progress=lambda f, m: seen.append(f))
+def test_run_cleaning_flags_planted_outlier_and_report_schema(cleaned, tmp_path):
+    ds, _, _, report, seen, (exact, near, sticker) = cleaned
     assert sticker in report.outlier_indices
+    assert any(3 in g and exact in g for g in report.duplicate_groups)
+    assert any(7 in g and near in g for g in report.duplicate_groups)
     assert seen[-1] == 1.0
     report.write(tmp_path)
     data = json.loads((tmp_path / "report.json").read_text())
@@ -114,23 +128,20 @@ def test_review_store_persists_and_survives_concurrent_writers(tmp_path):
     assert len(decisions) == 102
 
 
-def test_export_applies_decisions_and_round_trips(subset, tmp_path):
-    ds, exact, near, sticker = _with_copies(subset)
-    source = save_course_npz(ds, tmp_path / "src.npz")
-    before = source.read_bytes()
-    report = run_cleaning(load_dataset(source), CleaningConfig(use_cache=False))
+def test_export_applies_decisions_and_round_trips(cleaned, tmp_path):
+    ds, source, before, report, _, (_, _, sticker) = cleaned
     with ReviewStore(tmp_path / "r.sqlite", report.fingerprint) as store:
         store.decide(0, "outlier")
         store.decide(5, "relabel", label=7)
         store.decide(sticker, "keep")
         decisions = store.decisions()
     out = export_cleaned(load_dataset(source), report, tmp_path / "clean.npz", decisions)
-    cleaned = load_dataset(out)
+    cleaned_ds = load_dataset(out)
     assert source.read_bytes() == before
     expected = len(ds) - len(set(report.outlier_indices + report.duplicate_drops() + [0]) - {sticker})
-    assert len(cleaned) == expected
-    assert cleaned.targets[4] == 7  # row 0 dropped, so source row 5 is now row 4
-    assert any((cleaned.images == ds.images[sticker]).all((1, 2, 3)))
+    assert len(cleaned_ds) == expected
+    assert cleaned_ds.targets[4] == 7  # row 0 dropped, so source row 5 is now row 4
+    assert any((cleaned_ds.images == ds.images[sticker]).all((1, 2, 3)))
 
 
 def test_cli_bad_file_exits_2(tmp_path, capsys):
@@ -142,7 +153,7 @@ def test_cli_bad_file_exits_2(tmp_path, capsys):
 
 
 def test_cli_writes_report_and_export(subset, tmp_path):
-    source = save_course_npz(subset.take(np.arange(120)), tmp_path / "s.npz")
+    source = save_course_npz(subset.take(np.arange(60)), tmp_path / "s.npz")
     assert main(["clean", "--data", str(source), "--out", str(tmp_path / "o"), "--export"]) == 0
-    assert json.loads((tmp_path / "o" / "report.json").read_text())["n"] == 120
-    assert len(load_dataset(tmp_path / "o" / "cleaned.npz")) <= 120
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["n"] == 60
+    assert len(load_dataset(tmp_path / "o" / "cleaned.npz")) <= 60
