@@ -15,7 +15,11 @@ from autobot.cli import evaluate, info, jobs, predict, train
 from autobot.errors import DataError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (info, train, evaluate, predict, jobs)
+from autobot.cli import clean, evaluate, info, jobs, predict, train
+from autobot.errors import DataError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = (info, clean, train, evaluate, predict, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

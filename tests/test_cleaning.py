@@ -1,0 +1,159 @@
+"""Cleaning: duplicates, outliers, report schema, review store, export, CLI, cache."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autobot.cleaning import (CleaningConfig, ReviewStore, embed, export_cleaned, find_duplicates,
+                              run_cleaning)
+from autobot.cli import main
+from autobot.data import Dataset, load_dataset, save_course_npz
+from autobot.tasks import BLOOD
+
+SHARED = Path(os.environ.get("AUTOBOT_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+BLOOD_NPZ = SHARED / "data" / "blood" / "challenge_like.npz"
+pytestmark = pytest.mark.skipif(not BLOOD_NPZ.exists(), reason="../shared data not found")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOBOT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def subset() -> Dataset:
+    """The first 300 rows of challenge_like (clean rows come first in the file)."""
+    return load_dataset(BLOOD_NPZ).take(np.arange(300))
+
+
+def _with_copies(ds: Dataset) -> tuple[Dataset, int, int, int]:
+    """``ds`` plus an exact copy of row 3, a shifted JPEG copy of row 7 and a noise sticker on row 11."""
+    near = np.roll(ds.images[7], (2, -3), axis=(0, 1))
+    buf = io.BytesIO()
+    Image.fromarray(near).save(buf, "JPEG", quality=85)
+    near = np.asarray(Image.open(buf))
+    sticker = ds.images[11].copy()
+    sticker[20:70, 25:75] = np.random.default_rng(0).integers(0, 255, (50, 50, 3), dtype=np.uint8)
+    images = np.concatenate([ds.images, ds.images[[3]], near[None], sticker[None]])
+    targets = np.concatenate([ds.targets, [(ds.targets[3] + 1) % 8, ds.targets[7], ds.targets[11]]])
+    n = len(ds)
+    return Dataset(BLOOD, images, targets, np.array([str(i) for i in range(n + 3)]), "mem", "test"), n, n + 1, n + 2
+
+
+@pytest.fixture(scope="module")
+def cleaned(subset, tmp_path_factory):
+    """One cleaning run on the planted file, shared by the tests that read its report."""
+    folder = tmp_path_factory.mktemp("cleaned")
+    os.environ["AUTOBOT_CACHE"] = str(folder / "cache")
+    ds, exact, near, sticker = _with_copies(subset)
+    source = save_course_npz(ds, folder / "src.npz")
+    before = source.read_bytes()
+    seen = []
+    report = run_cleaning(load_dataset(source), CleaningConfig(), progress=lambda f, m: seen.append(f))
+    del os.environ["AUTOBOT_CACHE"]
+    return ds, source, before, report, seen, (exact, near, sticker)
+
+
+def test_exact_and_near_duplicates_with_conflicts(subset):
+    ds, exact, near, _ = _with_copies(subset)
+    result = find_duplicates(ds.images, ds.targets)
+    assert [3, exact] in result.exact_groups
+    assert any(7 in g and near in g for g in result.groups)
+    assert any(3 in result.groups[k] for k in result.conflicts)
+
+
+def test_run_cleaning_flags_planted_outlier_and_report_schema(cleaned, tmp_path):
+    ds, _, _, report, seen, (exact, near, sticker) = cleaned
+    assert sticker in report.outlier_indices
+    assert any(3 in g and exact in g for g in report.duplicate_groups)
+    assert any(7 in g and near in g for g in report.duplicate_groups)
+    assert seen[-1] == 1.0
+    report.write(tmp_path)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert {"n", "outliers", "duplicate_groups", "seconds"} <= set(data)
+    assert data["n"] == len(ds)
+    assert all(set(o) >= {"index", "score", "reason"} and o["reason"] for o in data["outliers"])
+    assert report.coords.shape == (len(ds), 2) and len(report.clusters) == len(ds)
+    assert (tmp_path / "points.csv").read_text().count("\n") == len(ds) + 1
+
+
+def test_embedding_cache_hit(subset, monkeypatch):
+    first = embed(subset)
+    import sys
+
+    module = sys.modules["autobot.cleaning.embed"]
+
+    monkeypatch.setattr(module, "pixel_embedding", lambda *a, **k: pytest.fail("cache missed"))
+    np.testing.assert_array_equal(embed(subset), first)
+
+
+def test_model_features_from_keras_file(subset, tmp_path):
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((96, 96, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    x = keras.layers.Dense(6, name="penultimate")(x)
+    model = keras.Model(inputs, keras.layers.Dense(8)(x))
+    model.save(tmp_path / "m.keras")
+    out = embed(subset.take(np.arange(20)), "model", model_path=tmp_path / "m.keras")
+    assert out.shape == (20, 6)
+
+
+def _write_decisions(path: str, fingerprint: str, start: int) -> None:
+    with ReviewStore(path, fingerprint) as store:
+        for i in range(start, start + 50):
+            store.decide(i, "keep")
+
+
+def test_review_store_persists_and_survives_concurrent_writers(tmp_path):
+    path = str(tmp_path / "review.sqlite")
+    with ReviewStore(path, "fp") as store:
+        store.decide(1, "outlier")
+        store.decide(2, "relabel", label=4)
+    procs = [mp.get_context("spawn").Process(target=_write_decisions, args=(path, "fp", s)) for s in (100, 200)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    with ReviewStore(path, "fp") as store:
+        decisions = store.decisions()
+    assert decisions[1] == ("outlier", None) and decisions[2] == ("relabel", 4)
+    assert len(decisions) == 102
+
+
+def test_export_applies_decisions_and_round_trips(cleaned, tmp_path):
+    ds, source, before, report, _, (_, _, sticker) = cleaned
+    with ReviewStore(tmp_path / "r.sqlite", report.fingerprint) as store:
+        store.decide(0, "outlier")
+        store.decide(5, "relabel", label=7)
+        store.decide(sticker, "keep")
+        decisions = store.decisions()
+    out = export_cleaned(load_dataset(source), report, tmp_path / "clean.npz", decisions)
+    cleaned_ds = load_dataset(out)
+    assert source.read_bytes() == before
+    expected = len(ds) - len(set(report.outlier_indices + report.duplicate_drops() + [0]) - {sticker})
+    assert len(cleaned_ds) == expected
+    assert cleaned_ds.targets[4] == 7  # row 0 dropped, so source row 5 is now row 4
+    assert any((cleaned_ds.images == ds.images[sticker]).all((1, 2, 3)))
+
+
+def test_cli_bad_file_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not an archive")
+    assert main(["clean", "--data", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.npz" in err and "expected" in err and "Traceback" not in err
+
+
+def test_cli_writes_report_and_export(subset, tmp_path):
+    source = save_course_npz(subset.take(np.arange(60)), tmp_path / "s.npz")
+    assert main(["clean", "--data", str(source), "--out", str(tmp_path / "o"), "--export"]) == 0
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["n"] == 60
+    assert len(load_dataset(tmp_path / "o" / "cleaned.npz")) <= 60
