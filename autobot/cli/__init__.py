@@ -11,10 +11,6 @@ import sys
 from collections.abc import Sequence
 
 from autobot import __version__
-from autobot.cli import evaluate, info, jobs, predict, train
-from autobot.errors import DataError
-
-#: Subcommand modules, in the order ``--help`` lists them.
 from autobot.cli import clean, evaluate, info, jobs, predict, train
 from autobot.errors import DataError
 

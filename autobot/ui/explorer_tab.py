@@ -129,8 +129,8 @@ def build_tab(context) -> None:
             with gr.Column(scale=3):
                 outliers = gr.Gallery(label="Flagged outliers (by cluster, most confident first)", columns=8,
                                       height=300, object_fit="contain", allow_preview=False)
-                duplicates = gr.Gallery(label="Duplicate groups (first image of a group is kept)", columns=8,
-                                        height=220, object_fit="contain", allow_preview=False)
+                duplicates = gr.Gallery(label="Duplicate groups (first image of a group is kept)", columns=8, rows=1,
+                                        height=150, object_fit="contain", allow_preview=False)
             with gr.Column(scale=2):
                 with gr.Row():
                     row_number = gr.Number(label="Row", precision=0, minimum=0, scale=1)
