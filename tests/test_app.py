@@ -60,3 +60,22 @@ def test_data_tab_shows_a_readable_error_and_keeps_serving(server, tmp_path):
         client.predict(None, str(bad), api_name="/inspect_dataset")
     summary, _, _ = client.predict(None, str(BLOOD_NPZ), api_name="/inspect_dataset")
     assert "2688" in summary
+
+
+def test_public_mode_hides_training_and_server_paths(tmp_path):
+    from conftest import AppServer
+    from gradio_client import Client
+
+    app = AppServer("--public", "--runs", str(tmp_path / "runs"))
+    try:
+        client = Client(app.url, verbose=False)
+        endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+        assert "/start_training" not in endpoints and "/cancel_job" not in endpoints
+        config = __import__("requests").get(app.url + "config", timeout=30).json()
+        labels = {c.get("props", {}).get("label") for c in config["components"]}
+        visible = {c.get("props", {}).get("label") for c in config["components"] if c.get("props", {}).get("visible", True)}
+        assert "Recipe" not in labels, "no Train tab in public mode"
+        assert "…or a path on the server" not in visible
+        assert not (tmp_path / "runs").exists(), "public mode opens no job store"
+    finally:
+        app.stop()

@@ -18,7 +18,7 @@ from autobot.errors import DataError
 from autobot.train.config import TrainConfig
 from autobot.train.member import train_member
 
-from _paths import BLOOD_DIR, MARS_NPZ
+from conftest import BLOOD_FOLDERS as BLOOD_DIR, MARS_NPZ
 
 TINY_MODEL = {
     "blood": dict(model="custom_cnn", model_kwargs={"stem_filters": 8, "stages": [[16, 1, 2], [32, 1, 2]]}),
@@ -30,8 +30,6 @@ TINY_MODEL = {
 @pytest.fixture(scope="module")
 def data_files(tmp_path_factory):
     """Small copies of the shared data in tmp (64 rows each); AUTOBOT_CACHE points to tmp."""
-    if not BLOOD_DIR.exists() or not MARS_NPZ.exists():
-        pytest.skip("shared data not found")
     root = tmp_path_factory.mktemp("data")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOBOT_CACHE", str(root / "cache"))
