@@ -51,6 +51,19 @@ def blood_subset_npz(tmp_path_factory, blood_raw):
 
 
 @pytest.fixture(scope="session")
+def tiny_blood(tmp_path_factory):
+    """A class-folder dataset of 8 real images per class."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("tiny_blood")
+    for folder in sorted(BLOOD_FOLDERS.iterdir()):
+        (root / folder.name).mkdir()
+        for file in sorted(folder.glob("*.jpg"))[:8]:
+            shutil.copyfile(file, root / folder.name / file.name)
+    return root
+
+
+@pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """``blood/`` and ``mars/`` ensembles (2 small members each) trained for real on 64 images each.
 

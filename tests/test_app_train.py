@@ -8,7 +8,7 @@ import pytest
 
 from autobot.jobs import JobStore
 from conftest import SCREENSHOTS, AppServer
-from test_jobs_training import TINY, tiny_blood  # noqa: F401  (fixture)
+from test_jobs_training import TINY
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def app(tmp_path):
     server.stop()
 
 
-def test_train_a_tiny_job_from_the_browser(app, page, tiny_blood):  # noqa: F811
+def test_train_a_tiny_job_from_the_browser(app, page, tiny_blood):
     server, store = app
     page.goto(server.url)
     page.get_by_role("tab", name="Train").click()

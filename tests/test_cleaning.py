@@ -6,7 +6,6 @@ import io
 import json
 import multiprocessing as mp
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +17,7 @@ from autobot.cli import main
 from autobot.data import Dataset, load_dataset, save_course_npz
 from autobot.tasks import BLOOD
 
-SHARED = Path(os.environ.get("AUTOBOT_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-BLOOD_NPZ = SHARED / "data" / "blood" / "challenge_like.npz"
-pytestmark = pytest.mark.skipif(not BLOOD_NPZ.exists(), reason="../shared data not found")
+from conftest import BLOOD_NPZ
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +93,8 @@ def test_embedding_cache_hit(subset, monkeypatch):
 
 
 def test_model_features_from_keras_file(subset, tmp_path):
-    keras = pytest.importorskip("keras")
+    import keras
+
     inputs = keras.Input((96, 96, 3))
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
     x = keras.layers.Dense(6, name="penultimate")(x)

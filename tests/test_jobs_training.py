@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -14,22 +13,11 @@ import pytest
 from autobot.jobs import JobStore
 from autobot.jobs.catalog import active_model_path, list_models
 from autobot.jobs.runner import Runner
-from conftest import BLOOD_FOLDERS, ROOT
+from conftest import ROOT
 from test_jobs import wait_for
 
 TINY = {"ensemble.members": "1", "train.batch_size": "16", "train.max_val": "32",
         "train.model_kwargs": "{stem_filters: 8, stages: [[16, 1, 2], [32, 1, 2]]}"}
-
-
-@pytest.fixture(scope="module")
-def tiny_blood(tmp_path_factory):
-    """8 real images per class."""
-    root = tmp_path_factory.mktemp("tiny_blood")
-    for folder in sorted(BLOOD_FOLDERS.iterdir()):
-        (root / folder.name).mkdir()
-        for file in sorted(folder.glob("*.jpg"))[:8]:
-            shutil.copyfile(file, root / folder.name / file.name)
-    return root
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ An ``out_dir`` holds ``last.keras`` (model + optimizer state), ``best.keras``,
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Callable

@@ -38,7 +38,7 @@ def _apply_set(recipe: dict, item: str) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise DataError(None, "--set", f"a nested key under a mapping", repr(key))
+            raise DataError(None, "--set", "a nested key under a mapping", repr(key))
     node[parts[-1]] = value
 
 

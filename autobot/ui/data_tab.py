@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 
 from autobot.data import load_dataset
 from autobot.data.summary import format_summary, sample_rows, summarize
