@@ -18,25 +18,13 @@ import gradio as gr
 from autobot import __version__
 from autobot.ensemble.service import ModelService
 from autobot.jobs import JobStore
-from autobot.ui import data_tab
+from autobot.ui import classify_tab, explorer_tab, segment_tab, train_tab
 from autobot.ui.config import AppConfig, running_on_space
 
 TITLE = "Autobot: blood cells and Mars terrain"
 
 #: Small result images (96x96 cells, 64x128 terrain) fill their frame, with crisp pixels.
 CSS = ".autobot-fill img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }"
-
-
-
-def _optional_tabs() -> dict:
-    tabs = {}
-    for name in ("classify_tab", "segment_tab", "explorer_tab", "train_tab"):
-        try:
-            tabs[name] = __import__(f"autobot.ui.{name}", fromlist=["build_tab"])
-        except ModuleNotFoundError as missing:
-            if missing.name != f"autobot.ui.{name}":
-                raise
-    return tabs
 
 
 class AppContext:
@@ -50,21 +38,16 @@ class AppContext:
 
 def build_app(config: AppConfig) -> gr.Blocks:
     context = AppContext(config)
-    tabs = _optional_tabs()
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\nClassify peripheral blood-cell images (8 classes) and segment Mars terrain "
                     f"(5 classes) with bagged ensembles; inspect and clean datasets; train new models. "
                     f"<small>v{__version__}{' · public demo' if config.public else ''}</small>")
         with gr.Tabs():
-            for name in ("classify_tab", "segment_tab"):
-                if name in tabs:
-                    tabs[name].build_tab(context)
-            if "explorer_tab" in tabs:
-                tabs["explorer_tab"].build_tab(context)
-            else:
-                data_tab.build_tab(config)
-            if "train_tab" in tabs and not config.public:
-                tabs["train_tab"].build_tab(context)
+            classify_tab.build_tab(context)
+            segment_tab.build_tab(context)
+            explorer_tab.build_tab(context)
+            if not config.public:
+                train_tab.build_tab(context)
     return demo
 
 

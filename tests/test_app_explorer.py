@@ -29,10 +29,12 @@ def server(tmp_path, subset):
 def test_analyse_review_and_export(server, page, subset, tmp_path, monkeypatch):
     page.goto(server.url)
     page.get_by_role("tab", name="Data explorer").click()
-    page.get_by_role("button", name="Analyse dataset").click()
+    page.get_by_role("button", name="Load dataset").click()
+    page.wait_for_function("() => document.body.innerText.includes('fingerprint')", timeout=60_000)
+    page.get_by_role("button", name="Find outliers and duplicates").click()
     page.wait_for_function("() => document.body.innerText.includes('duplicate groups')", timeout=240_000)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
-    gallery = page.locator("button.thumbnail-item")
+    gallery = page.locator("#outlier-gallery button.thumbnail-item")
     assert gallery.count() > 0, "flagged outliers shown"
     gallery.first.click()
     page.wait_for_function("() => document.body.innerText.includes('outlier score')", timeout=60_000)

@@ -73,6 +73,7 @@ def test_train_one_epoch_then_resume_after_interruption(task, data_files, tmp_pa
     key = "val_miou" if task == "mars" else "val_accuracy"
     assert all(np.isfinite(row["loss"]) and key in row for row in history)
     assert result.epochs_done == 2 and result.model_path.exists()
+    assert list((tmp_path / "tensorboard").rglob("events.out.tfevents*")), "TensorBoard scalars written"
     assert ("miou" if task == "mars" else "accuracy") in result.val_metrics
     keras.backend.clear_session()
 

@@ -8,6 +8,7 @@ An ``out_dir`` holds ``last.keras`` (model + optimizer state), ``best.keras``,
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -171,6 +172,14 @@ class _EpochHook(keras.callbacks.Callback):
                            "step": self.steps, "steps": self.steps, "metrics": row})
 
 
+def _tensorboard(out: Path) -> list[keras.callbacks.Callback]:
+    """Per-epoch TensorBoard scalars in ``out/tensorboard`` (it writes through TensorFlow, so only with it)."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return []
+    return [keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard"), write_graph=False, update_freq="epoch",
+                                        profile_batch=0)]
+
+
 def train_member(
     config: TrainConfig,
     dataset: Dataset,
@@ -249,7 +258,7 @@ def train_member(
         train_seq.set_epoch(state["epoch"])
         hook = _EpochHook(out, config, state, history, monitor, progress, steps)
         model.fit(train_seq, validation_data=val_seq, epochs=config.epochs, initial_epoch=state["epoch"],
-                  callbacks=[hook], verbose=0)
+                  callbacks=[hook, *_tensorboard(out)], verbose=0)
     best = out / "best.keras"
     final = best if best.exists() else last_path
     val_metrics: dict[str, Any] = {}

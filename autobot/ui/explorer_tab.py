@@ -14,6 +14,7 @@ from autobot.cleaning.views import COLOUR_BY, duplicate_gallery, outlier_gallery
 from autobot.data import load_dataset
 from autobot.data.summary import format_summary, summarize
 from autobot.errors import DataError
+from autobot.ui.data_tab import inspect_dataset
 from autobot.ui.figures import class_balance_figure
 
 DECISIONS = {"Confirm outlier": "outlier", "Keep": "keep", "Drop duplicate": "drop_duplicate"}
@@ -115,21 +116,27 @@ def build_tab(context) -> None:
             with gr.Column(scale=2):
                 server_path = gr.Textbox(label="…or a path on the server", value=str(context.config.data or ""),
                                          visible=not public, placeholder="../shared/data/blood/challenge_like.npz")
-                method = gr.Radio(["tsne", "umap"], value="tsne", label="Projection")
-                run = gr.Button("Analyse dataset", variant="primary")
+                with gr.Row():
+                    load = gr.Button("Load dataset")
+                    method = gr.Radio(["tsne", "umap"], value="tsne", label="Projection", scale=1)
+                    run = gr.Button("Find outliers and duplicates", variant="primary")
         headline = gr.Markdown()
         with gr.Row():
             with gr.Column(scale=3):
                 colour_by = gr.Radio(list(COLOUR_BY), value="flag", label="Colour points by")
                 scatter = gr.Plot(label="2-D projection (hover a point for its row and reason)")
             with gr.Column(scale=2):
-                summary = gr.Markdown()
+                summary = gr.Markdown(elem_id="data-summary")
                 balance = gr.Plot(label="Class balance")
+        examples = gr.Gallery(label="Examples per class", columns=16, rows=2, height=200, object_fit="contain",
+                              allow_preview=False)
         with gr.Row():
             with gr.Column(scale=3):
                 outliers = gr.Gallery(label="Flagged outliers (by cluster, most confident first)", columns=8,
+                                      elem_id="outlier-gallery",
                                       height=300, object_fit="contain", allow_preview=False)
                 duplicates = gr.Gallery(label="Duplicate groups (first image of a group is kept)", columns=8, rows=1,
+                                        elem_id="duplicate-gallery",
                                         height=150, object_fit="contain", allow_preview=False)
             with gr.Column(scale=2):
                 with gr.Row():
@@ -149,6 +156,7 @@ def build_tab(context) -> None:
             export_button = gr.Button("Export cleaned dataset")
             downloads = gr.File(label="Cleaned npz and report", file_count="multiple")
 
+        load.click(inspect_dataset, [upload, server_path], [summary, balance, examples], api_name="inspect_dataset")
         run.click(analyse, [upload, server_path, method],
                   [session, headline, summary, balance, scatter, outliers, outlier_rows, duplicates, duplicate_rows],
                   api_name="analyse_dataset").then(
