@@ -173,8 +173,8 @@ class _EpochHook(keras.callbacks.Callback):
 
 
 def _tensorboard(out: Path) -> list[keras.callbacks.Callback]:
-    """Per-epoch TensorBoard scalars in ``out/tensorboard`` (it writes through TensorFlow, so only with it)."""
-    if importlib.util.find_spec("tensorflow") is None:
+    """Per-epoch TensorBoard scalars in ``out/tensorboard`` (written through TensorFlow and TensorBoard, so only with both)."""
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("tensorboard") is None:
         return []
     return [keras.callbacks.TensorBoard(log_dir=str(out / "tensorboard"), write_graph=False, update_freq="epoch",
                                         profile_batch=0)]
