@@ -77,5 +77,7 @@ def test_public_mode_hides_training_and_server_paths(tmp_path):
         assert "Recipe" not in labels, "no Train tab in public mode"
         assert "…or a path on the server" not in visible
         assert not (tmp_path / "runs").exists(), "public mode opens no job store"
+        with pytest.raises(Exception, match="paths on the server are turned off"):
+            client.predict(None, str(BLOOD_NPZ), api_name="/inspect_dataset")
     finally:
         app.stop()

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", required=True, choices=("blood", "mars"))
     parser.add_argument("--data", required=True, help="a labelled dataset file or folder")
-    parser.add_argument("--models", help="ensemble folder (default: models/<task> in the project)")
+    parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
     parser.add_argument("--split", help="a part of the file (see `autobot info`)")
     parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
     parser.add_argument("--limit", type=int, help="score only the first N rows")

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", required=True, choices=("blood", "mars"))
     parser.add_argument("--data", required=True, help="a dataset file or folder (labels not needed)")
-    parser.add_argument("--models", help="ensemble folder (default: models/<task> in the project)")
+    parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
     parser.add_argument("--split", help="a part of the file, e.g. 'test' for the Mars test_set")
     parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
     parser.add_argument("--out", required=True, help="output .npz path")

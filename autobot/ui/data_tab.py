@@ -12,15 +12,25 @@ from autobot.errors import DataError
 from autobot.ui.figures import class_balance_figure
 
 
-def inspect_dataset(upload: str | None, server_path: str | None):
-    """Summary text, balance chart and a gallery of examples for an upload or a server path."""
+def load_for_ui(upload: str | None, server_path: str | None, public: bool = False):
+    """The dataset behind an upload or (private mode only) a server path, errors made readable.
+
+    In public mode a server path is refused even if a client sends one through the API.
+    """
+    if public and (server_path or "").strip() and not upload:
+        raise gr.Error("This public app reads uploads only; paths on the server are turned off.")
     path = upload or (server_path or "").strip()
     if not path:
         raise gr.Error("Upload a dataset file, or give a path on the server.")
     try:
-        dataset = load_dataset(Path(path))
+        return load_dataset(Path(path))
     except DataError as err:
         raise gr.Error(str(err).replace(str(Path(path).parent) + "/", "") if upload else str(err))
+
+
+def inspect_dataset(upload: str | None, server_path: str | None, public: bool = False):
+    """Summary text, balance chart and a gallery of examples for an upload or a server path."""
+    dataset = load_for_ui(upload, server_path, public)
     summary = summarize(dataset)
     if upload:
         summary["path"] = Path(upload).name

@@ -11,10 +11,8 @@ from autobot.cleaning import CleaningConfig, run_cleaning
 from autobot.cleaning.export import export_cleaned
 from autobot.cleaning.review import ReviewStore, default_store_path
 from autobot.cleaning.views import COLOUR_BY, duplicate_gallery, outlier_gallery, projection_figure, row_details
-from autobot.data import load_dataset
 from autobot.data.summary import format_summary, summarize
-from autobot.errors import DataError
-from autobot.ui.data_tab import inspect_dataset
+from autobot.ui.data_tab import inspect_dataset, load_for_ui
 from autobot.ui.figures import class_balance_figure
 
 DECISIONS = {"Confirm outlier": "outlier", "Keep": "keep", "Drop duplicate": "drop_duplicate"}
@@ -24,16 +22,10 @@ def _session_store(session: dict) -> ReviewStore:
     return ReviewStore(session["review_path"], session["dataset"].fingerprint())
 
 
-def analyse(upload, server_path, method, progress=gr.Progress()):
-    path = upload or (server_path or "").strip()
-    if not path:
-        raise gr.Error("Upload a dataset file, or give a path on the server.")
-    try:
-        dataset = load_dataset(Path(path))
-    except DataError as err:
-        raise gr.Error(str(err))
+def analyse(upload, server_path, method, public=False, progress=gr.Progress()):
+    dataset = load_for_ui(upload, server_path, public)
     if not dataset.labelled:
-        raise gr.Error(f"{Path(path).name} holds unlabelled images; cleaning needs labels or masks.")
+        raise gr.Error(f"{Path(dataset.source).name} holds unlabelled images; cleaning needs labels or masks.")
     progress(0.0, desc="embedding")
     report = run_cleaning(dataset, CleaningConfig(method=method),
                           progress=lambda fraction, message: progress(fraction, desc=message))
@@ -156,8 +148,9 @@ def build_tab(context) -> None:
             export_button = gr.Button("Export cleaned dataset")
             downloads = gr.File(label="Cleaned npz and report", file_count="multiple")
 
-        load.click(inspect_dataset, [upload, server_path], [summary, balance, examples], api_name="inspect_dataset")
-        run.click(analyse, [upload, server_path, method],
+        load.click(lambda u, p: inspect_dataset(u, p, public), [upload, server_path], [summary, balance, examples],
+                   api_name="inspect_dataset")
+        run.click(lambda u, p, m, progress=gr.Progress(): analyse(u, p, m, public, progress), [upload, server_path, method],
                   [session, headline, summary, balance, scatter, outliers, outlier_rows, duplicates, duplicate_rows],
                   api_name="analyse_dataset").then(
             lambda s: gr.update(choices=list(s["dataset"].task.class_names) if s else []), session, relabel_to,
