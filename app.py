@@ -18,6 +18,7 @@ import gradio as gr
 from autobot import __version__
 from autobot.ensemble.service import ModelService
 from autobot.jobs import JobStore
+from autobot.jobs.runner import ensure_worker
 from autobot.ui import classify_tab, explorer_tab, segment_tab, train_tab
 from autobot.ui.config import AppConfig, running_on_space
 
@@ -34,6 +35,8 @@ class AppContext:
         self.config = config
         self.store = None if config.public else JobStore(config.runs)
         self.models = ModelService(config.models, self.store)
+        if self.store and (self.store.list(status="running") or self.store.list(status="queued")):
+            ensure_worker(self.store)  # picks up queued jobs and recovers those a previous run left running
 
 
 def build_app(config: AppConfig) -> gr.Blocks:

@@ -176,3 +176,18 @@ def test_jobs_cli_lists_and_refuses_unknown_ids(store):
     assert missing.returncode == 2 and "existing job" in missing.stderr and "Traceback" not in missing.stderr
     bad = run("submit", "blood_cpu", "--set", "novalue", "--no-worker")
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
+
+
+def test_starting_the_app_recovers_a_job_left_running(store):
+    """A job marked running by a process that is gone is not left 'running' once the app starts.
+
+    The app starts a real worker, which marks the job lost, requeues it and runs it (this recipe does
+    not exist, so it then fails); at no point after the start is it still 'running'.
+    """
+    import app
+
+    job = store.submit("tiny")
+    store.mark_running(job.id, pid=2**22 + 12345)  # no such process
+    app.AppContext(app.AppConfig(runs=store.runs_dir))
+    wait_for(lambda: store.get(job.id).status != "running", timeout=60)
+    assert store.get(job.id).status in ("queued", "lost", "done", "failed")
