@@ -67,10 +67,18 @@ def load_upload(source: str | Path | bytes, channels: int, name: str | None = No
     return image, mode, fmt
 
 def colormap(values: np.ndarray, name: str = "viridis") -> np.ndarray:
-    """uint8 RGB for ``values`` in [0, 1] through a matplotlib colour map."""
-    from matplotlib import colormaps
+    """uint8 RGB for ``values`` in [0, 1] through one of plotly's sequential colour scales.
 
-    lut = (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+    Plotly is already a dependency; its scales (viridis, inferno, ...) are the matplotlib ones,
+    sampled at 10 stops and interpolated linearly here.
+    """
+    import plotly.colors
+
+    stops = getattr(plotly.colors.sequential, name.capitalize())
+    anchors = np.array([plotly.colors.hex_to_rgb(c) for c in stops], dtype=np.float64)
+    grid = np.linspace(0, 1, len(anchors))
+    ramp = np.linspace(0, 1, 256)
+    lut = np.stack([np.interp(ramp, grid, anchors[:, k]) for k in range(3)], axis=1).round().astype(np.uint8)
     return lut[np.clip(np.nan_to_num(values) * 255, 0, 255).astype(np.uint8)]
 
 
