@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for all)")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--data", type=Path, help="dataset offered in the Data tab")
+    parser.add_argument("--data", type=Path, help="dataset offered in the Data explorer (and examples in Classify/Segment)")
     parser.add_argument("--models", type=Path, help="folder with blood/ and mars/ ensembles to serve instead of the shipped ones")
     parser.add_argument("--runs", type=Path, help="training jobs folder (default $AUTOBOT_RUNS or ./runs)")
     parser.add_argument("--public", action="store_true", help="public mode: no server paths, no training")
