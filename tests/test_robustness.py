@@ -57,3 +57,11 @@ def test_heldout_refuses_data_the_ensemble_was_not_trained_on(tiny_models):
     result = run_evaluate("--task", "blood", "--data", str(BLOOD_NPZ), "--models", str(tiny_models / "blood"),
                           "--heldout")
     assert result.returncode == 2 and "[--heldout]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_refuses_an_ensemble_of_the_other_task(tiny_models, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "autobot", "predict", "--task", "blood", "--data", str(BLOOD_NPZ),
+                             "--models", str(tiny_models / "mars"), "--out", str(tmp_path / "p.npz")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "[task]: expected 'blood'; found 'mars'" in result.stderr
+    assert not (tmp_path / "p.npz").exists()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,11 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Blood: accuracy, macro-F1, per-class recall, confusion. Mars: mIoU over classes 1-4, "
         "per-class IoU and pixel accuracy, on labelled pixels (ground truth != 0).",
     )
-    parser.add_argument("--task", required=True, choices=("blood", "mars"))
-    parser.add_argument("--data", required=True, help="a labelled dataset file or folder")
-    parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
-    parser.add_argument("--split", help="a part of the file (see `autobot info`)")
-    parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
+    add_ensemble_arguments(parser, data_help="a labelled dataset file or folder")
     parser.add_argument("--limit", type=int, help="score only the first N rows")
     parser.add_argument("--heldout", action="store_true",
                         help="score only the rows the ensemble held out for validation (same data file it was trained on)")
@@ -28,22 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def default_models_dir(task: str) -> Path:
-    from autobot.train.recipes import PROJECT_ROOT
-
-    return PROJECT_ROOT / "assets" / "models" / task
+def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> None:
+    """The options ``evaluate`` and ``predict`` share: which task, data and ensemble."""
+    parser.add_argument("--task", required=True, choices=("blood", "mars"))
+    parser.add_argument("--data", required=True, help=data_help)
+    parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
+    parser.add_argument("--split", help="a part of the file, e.g. 'test' for the Mars test_set (see `autobot info`)")
+    parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
 
 
 def run(args: argparse.Namespace) -> int:
     from autobot.data import load_dataset
-    from autobot.ensemble import load_ensemble
-    from autobot.errors import DataError
+    from autobot.ensemble import load_task_ensemble
 
     start = time.time()
-    ensemble = load_ensemble(args.models or default_models_dir(args.task))
-    if ensemble.task.name != args.task:
-        raise DataError(Path(args.models or default_models_dir(args.task)) / "manifest.json", "task",
-                        repr(args.task), repr(ensemble.task.name))
+    ensemble = load_task_ensemble(args.task, args.models)
     dataset = load_dataset(args.data, args.task, split=args.split)
     if args.heldout:
         dataset = heldout_rows(ensemble, dataset, args.data)

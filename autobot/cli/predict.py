@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autobot.cli.evaluate import add_ensemble_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,21 +17,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Mars: masks (N, H, W) uint8 and per-pixel uncertainty (entropy). Blood: labels, "
         "probabilities and uncertainty. Both with the row ids.",
     )
-    parser.add_argument("--task", required=True, choices=("blood", "mars"))
-    parser.add_argument("--data", required=True, help="a dataset file or folder (labels not needed)")
-    parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
-    parser.add_argument("--split", help="a part of the file, e.g. 'test' for the Mars test_set")
-    parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
+    add_ensemble_arguments(parser, data_help="a dataset file or folder (labels not needed)")
     parser.add_argument("--out", required=True, help="output .npz path")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from autobot.cli.evaluate import default_models_dir
     from autobot.data import load_dataset
-    from autobot.ensemble import load_ensemble
+    from autobot.ensemble import load_task_ensemble
 
-    ensemble = load_ensemble(args.models or default_models_dir(args.task))
+    ensemble = load_task_ensemble(args.task, args.models)
     dataset = load_dataset(args.data, args.task, split=args.split)
     pred = ensemble.predict(dataset.images, tta=args.tta)
     out = Path(args.out)

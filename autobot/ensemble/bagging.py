@@ -12,7 +12,6 @@ resumed by :func:`autobot.train.member.train_member`).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +28,7 @@ from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.tasks import TaskSpec, get_task
 from autobot.train.config import TrainConfig
-from autobot.train.member import ProgressFn, _limit, _write_json, predict_probs, train_member
+from autobot.train.member import ProgressFn, _limit, _save_model, _write_json, predict_probs, train_member
 from autobot.train.pipeline import resize_batch
 
 __all__ = ["Ensemble", "EnsemblePrediction", "train_ensemble", "load_ensemble", "MANIFEST"]
@@ -213,12 +212,20 @@ def save_for_serving(checkpoint: str | Path, target: str | Path) -> Path:
 
     The training checkpoint under ``runs/`` keeps the optimizer, so resuming is unaffected.
     """
-    model = keras.models.load_model(checkpoint, compile=False)
     target = Path(target)
-    temporary = target.with_name(target.stem + ".tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, target)
+    _save_model(keras.models.load_model(checkpoint, compile=False), target)
     return target
+
+
+def load_task_ensemble(task: str, path: str | Path | None = None) -> "Ensemble":
+    """The ensemble at ``path`` (default: the shipped one for ``task``), refused if it serves another task."""
+    from autobot.jobs.catalog import SHIPPED_DIR
+
+    folder = Path(path) if path else SHIPPED_DIR / get_task(task).name
+    ensemble = load_ensemble(folder)
+    if ensemble.task.name != get_task(task).name:
+        raise DataError(folder / MANIFEST, "task", repr(get_task(task).name), repr(ensemble.task.name))
+    return ensemble
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
