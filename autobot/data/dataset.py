@@ -83,11 +83,20 @@ class Dataset:
         return np.bincount(self.targets.reshape(-1), minlength=self.task.num_classes).astype(np.int64)
 
     def fingerprint(self) -> str:
-        """Content hash of images and targets: a cache key that ignores file names and dates."""
+        """Content hash of images and targets: a cache key that ignores file names and dates.
+
+        Computed once per Dataset (hashing 12k images takes about a second); datasets are never
+        changed in place (``take`` and ``replace`` make new ones), so the cached value stays true.
+        """
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return cached
         digest = hashlib.sha256()
         digest.update(self.task.name.encode())
         digest.update(str(self.images.shape).encode())
         digest.update(np.ascontiguousarray(self.images).data)
         if self.targets is not None:
             digest.update(np.ascontiguousarray(self.targets).data)
-        return digest.hexdigest()[:16]
+        value = digest.hexdigest()[:16]
+        self.__dict__["_fingerprint"] = value  # frozen dataclass: bypass __setattr__ for the memo
+        return value
