@@ -1,44 +1,17 @@
-"""The app starts from app.py as users start it, and its Data tab answers over the real API."""
+"""The app starts from app.py as users start it, and its Data explorer answers over the real API."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 
-from conftest import BLOOD_NPZ, ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from conftest import BLOOD_NPZ, AppServer
 
 
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--data", str(BLOOD_NPZ)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited: {process.stdout.read()}")
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("app.py did not start listening in 90 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+def server(tmp_path_factory):
+    app = AppServer("--data", str(BLOOD_NPZ), "--runs", str(tmp_path_factory.mktemp("runs")))
+    yield app.url
+    app.stop()
 
 
 def test_data_tab_summarises_a_server_dataset(server):
@@ -63,7 +36,6 @@ def test_data_tab_shows_a_readable_error_and_keeps_serving(server, tmp_path):
 
 
 def test_public_mode_hides_training_and_server_paths(tmp_path):
-    from conftest import AppServer
     from gradio_client import Client
 
     app = AppServer("--public", "--runs", str(tmp_path / "runs"))
