@@ -92,12 +92,13 @@ def test_browser_classify_and_segment(server, page, files):
     page.goto(server.url)
     _upload(page, "Classify", files / "cell.png")
     page.locator("#classify-summary").get_by_text("members agree").wait_for(timeout=30_000)
-    assert page.locator("#classify-label").get_by_text("%").first.is_visible()
+    page.locator("#classify-label").get_by_text("%").first.wait_for(state="visible", timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "classify.png"), full_page=True)
 
     _upload(page, "Segment", files / "terrain.png")
     page.locator("#segment-note").get_by_text("stitched back").wait_for(timeout=30_000)
-    assert page.locator("#segment-overlay img").first.is_visible()
+    # The note and the image arrive in one event but render separately: wait, don't race.
+    page.locator("#segment-overlay img").first.wait_for(state="visible", timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)
 
 
