@@ -160,6 +160,23 @@ def test_predict_cli_writes_masks(ensembles, data_files, tmp_path):
         assert d["masks"].shape == (64, 64, 128) and d["masks"].dtype == np.uint8
 
 
+def test_predict_cli_writes_the_course_submission_csv_for_the_test_set(ensembles, tmp_path):
+    from autobot.data.export import read_submission_csv
+
+    with np.load(MARS_NPZ) as d:
+        np.savez(tmp_path / "course.npz", training_set=d["training_set"][:4], test_set=d["test_set"][:5])
+    out, csv = tmp_path / "masks.npz", tmp_path / "submission.csv"
+    assert main(["predict", "--task", "mars", "--data", str(tmp_path / "course.npz"), "--split", "test",
+                 "--models", str(ensembles["mars"]), "--out", str(out), "--csv", str(csv)]) == 0
+    header, *rows = csv.read_text().splitlines()
+    assert header == ",".join(["id"] + [str(i) for i in range(64 * 128)])
+    assert [row.split(",", 1)[0] for row in rows] == ["0", "1", "2", "3", "4"]
+    with np.load(out) as d:
+        np.testing.assert_array_equal(read_submission_csv(csv, (64, 128)), d["masks"])
+    assert main(["predict", "--task", "blood", "--data", str(tmp_path / "course.npz"), "--out", str(out),
+                 "--csv", str(csv)]) == 2
+
+
 def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys):
     args = ["train", "blood_cpu", "--data", str(data_files["blood"]), "--out", str(tmp_path / "ens"),
             "--set", "ensemble.members=1", "--set", "train.epochs=1", "--set", "train.batch_size=16",

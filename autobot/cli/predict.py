@@ -19,13 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_ensemble_arguments(parser, data_help="a dataset file or folder (labels not needed)")
     parser.add_argument("--out", required=True, help="output .npz path")
+    parser.add_argument("--csv", help="Mars: also write the course's submission CSV (id, then the flattened "
+                        "64x128 mask) here; use with --split test for the test_set")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from autobot.data import load_dataset
+    from autobot.data.export import write_submission_csv
     from autobot.ensemble import load_task_ensemble
 
+    if args.csv and args.task != "mars":
+        from autobot.errors import DataError
+
+        raise DataError(None, "--csv", "--task mars (the course's submission CSV is for Mars masks)",
+                        f"--task {args.task}", hint="blood predictions are in the .npz given by --out")
     ensemble = load_task_ensemble(args.task, args.models)
     dataset = load_dataset(args.data, args.task, split=args.split)
     pred = ensemble.predict(dataset.images, tta=args.tta)
@@ -34,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "mars":
         np.savez_compressed(out, masks=pred.labels.astype(np.uint8), uncertainty=pred.uncertainty.astype(np.float16),
                             ids=dataset.ids)
+        if args.csv:
+            print(write_submission_csv(pred.labels.astype(np.uint8), args.csv))
     else:
         np.savez_compressed(out, labels=pred.labels.astype(np.uint8), probs=pred.probs.astype(np.float32),
                             uncertainty=pred.uncertainty, ids=dataset.ids)

@@ -32,3 +32,41 @@ def save_course_npz(dataset: Dataset, path: str | Path, *, compress: bool = True
     path.parent.mkdir(parents=True, exist_ok=True)
     write_npz_atomic(path, course_arrays(dataset), compress=compress)
     return path
+
+
+def write_submission_csv(masks: np.ndarray, path: str | Path) -> Path:
+    """The course's Kaggle submission: header ``id,0,1,...``, one row per image, the flattened mask.
+
+    Row ids are 0..N-1, the order of the ``test_set`` the masks were predicted for (as the
+    course's ``y_to_df`` wrote them). Written beside ``path`` and renamed, so a failed write
+    never leaves half a submission.
+    """
+    import os
+    import tempfile
+
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or masks.dtype.kind not in "iu":
+        raise ValueError(f"masks: expected an integer array (N, H, W), found {masks.dtype} {masks.shape}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = masks.reshape(len(masks), -1).astype(np.int64)
+    rows = np.concatenate([np.arange(len(masks), dtype=np.int64)[:, None], flat], axis=1)
+    header = ",".join(["id", *map(str, range(flat.shape[1]))])
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="") as stream:
+            np.savetxt(stream, rows, fmt="%d", delimiter=",", header=header, comments="")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_submission_csv(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
+    """Masks (N, H, W) uint8 back from a submission CSV, in id order."""
+    table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    order = np.argsort(table[:, 0])
+    return table[order, 1:].reshape(len(table), *shape).astype(np.uint8)
