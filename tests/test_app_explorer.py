@@ -35,7 +35,7 @@ def test_analyse_review_and_export(server, page, subset, tmp_path, monkeypatch):
     page.wait_for_function("() => document.body.innerText.includes('duplicate groups')", timeout=240_000)
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=30_000)
     gallery = page.locator("#outlier-gallery button.thumbnail-item")
-    assert gallery.count() > 0, "flagged outliers shown"
+    gallery.first.wait_for(state="visible", timeout=30_000)  # flagged outliers shown (fails if none)
     gallery.first.click()
     page.wait_for_function("() => document.body.innerText.includes('outlier score')", timeout=60_000)
     page.get_by_role("button", name="Confirm outlier").click()
