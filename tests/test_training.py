@@ -203,3 +203,20 @@ def test_mars_tta_flips_masks_back():
     np.testing.assert_allclose(ens.predict(x, tta=True).probs, ens.predict(x).probs, atol=1e-6)
     assert ens.predict(x[0]).labels.shape == (1, 64, 128)
     keras.backend.clear_session()
+
+
+def test_blood_tta_averages_the_four_flips():
+    from autobot.ensemble import Ensemble
+    from autobot.tasks import BLOOD
+
+    # an orientation-sensitive model (flattens pixels), so each flip gives a different answer
+    inputs = keras.Input((96, 96, 3))
+    x = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(8, activation="softmax", kernel_initializer="he_normal")(x))
+    ens = Ensemble(BLOOD, [model], {"input_shape": [96, 96, 3]}, None)
+    images = np.random.default_rng(0).integers(0, 255, (2, 96, 96, 3), dtype=np.uint8)
+    views = [images, images[:, :, ::-1], images[:, ::-1], images[:, ::-1, ::-1]]
+    expected = np.mean([ens.predict(np.ascontiguousarray(v)).probs for v in views], axis=0)
+    assert not np.allclose(expected, ens.predict(images).probs, atol=1e-4)
+    np.testing.assert_allclose(ens.predict(images, tta=True).probs, expected, atol=1e-5)
+    keras.backend.clear_session()

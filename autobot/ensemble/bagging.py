@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,18 +82,15 @@ class Ensemble:
 
         Args:
             images: ``(N, H, W, C)`` or one ``(H, W, C)`` image (Mars also ``(H, W)``/``(N, H, W)``).
-            tta: Also predict the horizontally flipped images and average (masks flipped back).
+            tta: Also predict flipped copies and average (see ``_tta_views``; masks flipped back).
             batch_size: Images per forward pass.
         """
         x, original = self._prepare(images)
+        views = _tta_views(self.task) if tta else _tta_views(self.task)[:1]
         per_member = []
         for model in self.members:
-            p = predict_probs(model, x, batch_size)
-            if tta:
-                flipped = predict_probs(model, np.ascontiguousarray(x[:, :, ::-1]), batch_size)
-                if self.task.kind == "segmentation":
-                    flipped = flipped[:, :, ::-1]
-                p = (p + flipped) / 2
+            p = sum(undo(predict_probs(model, np.ascontiguousarray(view(x)), batch_size)) for view, undo in views)
+            p = p / len(views)
             if self.task.kind == "segmentation" and tuple(p.shape[1:3]) != tuple(original):
                 p = _resize_probs(p, original)
             per_member.append(p.astype(np.float32))
@@ -111,6 +108,30 @@ class Ensemble:
         if self.task.kind == "segmentation":
             return segmentation_report(dataset.targets, pred.labels, self.task.class_names, self.task.ignore_label)
         return classification_report(dataset.targets, pred.labels, self.task.class_names)
+
+
+def _same(a: np.ndarray) -> np.ndarray:
+    return a
+
+
+def _hflip(a: np.ndarray) -> np.ndarray:
+    return a[:, :, ::-1]
+
+
+def _vflip(a: np.ndarray) -> np.ndarray:
+    return a[:, ::-1]
+
+
+def _rot180(a: np.ndarray) -> np.ndarray:
+    return a[:, ::-1, ::-1]
+
+
+def _tta_views(task: TaskSpec) -> list[tuple[Callable, Callable]]:
+    """(view, undo) pairs. A blood cell has no up or down, so its four flips are all valid views;
+    a Mars frame has sky at the top, so only the mirror image is (and its mask is mirrored back)."""
+    if task.kind == "segmentation":
+        return [(_same, _same), (_hflip, _hflip)]
+    return [(_same, _same), (_hflip, _same), (_vflip, _same), (_rot180, _same)]
 
 
 def _resize_probs(p: np.ndarray, size: tuple[int, int]) -> np.ndarray:
