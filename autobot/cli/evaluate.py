@@ -29,7 +29,7 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
     parser.add_argument("--data", required=True, help=data_help)
     parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
     parser.add_argument("--split", help="a part of the file, e.g. 'test' for the Mars test_set (see `autobot info`)")
-    parser.add_argument("--tta", action="store_true", help="average with horizontally flipped predictions")
+    parser.add_argument("--tta", action="store_true", help="average over flipped copies (blood: all four flips; Mars: the mirror image)")
 
 
 def run(args: argparse.Namespace) -> int:
