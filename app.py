@@ -64,11 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--public", action="store_true", help="public mode: no server paths, no training")
     parser.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     parser.add_argument("--concurrency", type=int, default=2, help="requests processed at once")
+    parser.add_argument("--max-upload-mb", type=int, default=AppConfig.max_upload_mb,
+                        help="largest upload accepted, in MB (default %(default)s)")
     return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> AppConfig:
-    return AppConfig(data=args.data, models=args.models, runs=args.runs, public=args.public or running_on_space())
+    return AppConfig(data=args.data, models=args.models, runs=args.runs, public=args.public or running_on_space(),
+                     max_upload_mb=args.max_upload_mb)
 
 
 if __name__ == "__main__":

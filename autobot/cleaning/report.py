@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autobot.atomic import atomic_path, write_text
+
 
 @dataclass
 class CleaningReport:
@@ -64,9 +66,9 @@ class CleaningReport:
         """``report.json`` plus ``points.csv`` (index, x, y, cluster, score, flagged) in ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.json").write_text(json.dumps(self.to_dict(), indent=1))
+        write_text(folder / "report.json", json.dumps(self.to_dict(), indent=1))
         flagged = set(self.outlier_indices)
-        with open(folder / "points.csv", "w", newline="") as handle:
+        with atomic_path(folder / "points.csv") as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["index", "x", "y", "cluster", "score", "flagged"])
             for i in range(self.n):

@@ -67,11 +67,19 @@ class ReviewStore:
             raise DataError(self.path, "action", f"one of {ACTIONS}", repr(action))
         if (action == "relabel") != (label is not None):
             raise DataError(self.path, "label", "a label for 'relabel' only", repr(label))
-        with self._db:
+        # The time is read after taking the write lock, so the order of ids (commits) is the order of times:
+        # with concurrent reviewers, the latest decision by time is the one that wins.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             self._db.execute(
                 "INSERT INTO decisions (fingerprint, row, row_id, action, label, time) VALUES (?, ?, ?, ?, ?, ?)",
                 (self.fingerprint, int(row), row_id, action, label, time.time()),
             )
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def decisions(self) -> dict[int, tuple[str, int | None]]:
         """Latest ``(action, label)`` per row."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from autobot.atomic import atomic_path
+from autobot.errors import DataError
 
 
 def cache_dir() -> Path:
@@ -41,20 +43,16 @@ def save_arrays(kind: str, key: str, arrays: dict[str, np.ndarray]) -> Path | No
         path = folder / f"{key}.npz"
         write_npz_atomic(path, arrays, compress=False)
         return path
-    except OSError:
+    except (OSError, DataError):
         return None
 
 
 def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray], *, compress: bool) -> None:
-    """Write to a temporary file beside ``path`` and rename, so readers never see half a file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    """Write to a temporary file beside ``path`` and rename, so readers never see half a file.
+
+    Raises:
+        DataError: The disk is full or the write was refused (naming ``path``); a previous file is kept.
+    """
+    with atomic_path(path) as temporary:
+        with open(temporary, "wb") as stream:
             (np.savez_compressed if compress else np.savez)(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -211,8 +211,8 @@ def _is_blood_npz(path: Path) -> bool:
 
 
 def _mask_values(masks: np.ndarray, path: str, key: str) -> np.ndarray:
-    if masks.dtype.kind == "f" and not np.all(masks == np.round(masks)):
-        raise DataError(path, key, "whole-number mask values", "fractional values")
+    if masks.dtype.kind == "f" and not (np.all(np.isfinite(masks)) and np.all(masks == np.round(masks))):
+        raise DataError(path, key, "whole-number mask values", "fractional, NaN or infinite values")
     check_label_range(masks.astype(np.int64), MARS, path, key)
     return masks.astype(np.uint8)
 

@@ -7,6 +7,7 @@ undecodable files, decompression bombs and odd modes (RGBA, palette, 16-bit).
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -39,24 +40,27 @@ def decode_image(
     """
     label = name or (str(source) if isinstance(source, (str, Path)) else "<upload>")
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    too_big = f"an image of at most {max_pixels:,} pixels"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(stream) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise DataError(
-                        label, None, f"an image of at most {max_pixels:,} pixels",
-                        f"{width}x{height} ({width * height:,} pixels)",
-                    )
+                    raise DataError(label, None, too_big, f"{width}x{height} ({width * height:,} pixels)")
                 image.load()
                 return to_channels(pil_to_array(image), channels)
     except DataError:
         raise
     except FileNotFoundError:
         raise DataError(label, None, "an existing image file", "no such file") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise DataError(label, None, "a decodable image (PNG, JPEG, BMP, TIFF, GIF, WebP)", _reason(err)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        # PIL's own guard fires inside Image.open, before our check sees the size: same message.
+        declared = re.search(r"\((\d+) pixels\)", str(err))
+        found = f"{int(declared.group(1)):,} pixels" if declared else "a decompression bomb"
+        raise DataError(label, None, too_big, found + " declared in its header (refused before decoding)") from None
+    except UnidentifiedImageError:
+        raise DataError(label, None, "a decodable image (PNG, JPEG, BMP, TIFF, GIF, WebP)", _sniff(source)) from None
     except (OSError, ValueError, SyntaxError) as err:
         raise DataError(label, None, "a complete, decodable image", f"a damaged file ({_reason(err)})") from None
 
@@ -64,6 +68,34 @@ def decode_image(
 def _reason(err: BaseException) -> str:
     text = str(err).split("\n")[0]
     return text if len(text) < 160 else text[:157] + "..."
+
+
+#: What a file that is not an image usually is, by its first bytes.
+_NOT_IMAGES = ((b"%PDF", "a PDF document"), (b"PK\x03\x04", "a zip archive"), (b"PK\x05\x06", "an empty zip archive"),
+               (b"\x93NUMPY", "a NumPy .npy array"), (b"\x1f\x8b", "a gzip archive"), (b"\x80", "a Python pickle"))
+
+
+def _sniff(source: str | Path | bytes | BinaryIO) -> str:
+    """What an unidentified file holds, in words: empty, a PDF, a zip, text, or its first bytes."""
+    try:
+        if isinstance(source, bytes):
+            head = source[:16]
+        elif isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                head = handle.read(16)
+        else:
+            source.seek(0)
+            head = source.read(16)
+    except (OSError, ValueError):
+        return "a file of an unknown kind"
+    if not head:
+        return "an empty file (0 bytes)"
+    for magic, kind in _NOT_IMAGES:
+        if head.startswith(magic):
+            return kind
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return f"text starting with {head.decode('ascii')!r}"
+    return f"a file of an unknown kind starting with bytes {head[:8]!r}"
 
 
 def pil_to_array(image: Image.Image) -> np.ndarray:

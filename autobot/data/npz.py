@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -61,7 +62,10 @@ class NpzReader:
         if key not in self.keys:
             raise DataError(self.path, key, f"a key named {key!r}", f"keys {list(self.keys)}")
         try:
+            self._check_header(key)
             array = self._npz[key]
+        except DataError:
+            raise
         except ValueError as err:
             if "pickle" in str(err).lower() or "object" in str(err).lower():
                 raise DataError(self.path, key, "a numeric array",
@@ -70,6 +74,51 @@ class NpzReader:
         except (zipfile.BadZipFile, OSError, EOFError, Exception) as err:  # zlib.error is not an OSError
             raise DataError(self.path, key, "a readable array",
                             f"a damaged or truncated entry ({type(err).__name__}: {err})") from None
+        if not isinstance(array, np.ndarray):  # numpy hands back the raw bytes of a member that is no .npy
+            raise DataError(self.path, key, "a .npy array", f"{len(array):,} bytes of something else")
         if array.dtype.hasobject:
             raise DataError(self.path, key, "a numeric array", "an object array")
         return array
+
+    def _check_header(self, key: str) -> None:
+        """Refuse, before reading any data, a member that is no .npy array, holds objects, or declares
+        more bytes than it stores or than this machine has memory (a forged header or a zip bomb)."""
+        archive = self._npz.zip
+        member = f"{key}.npy" if f"{key}.npy" in archive.namelist() else key
+        info = archive.getinfo(member)
+        with archive.open(member) as stream:
+            head = stream.read(len(NPY_MAGIC))
+            if head != NPY_MAGIC:
+                kind = "a Python pickle" if head[:1] == b"\x80" else f"data starting with bytes {head!r}"
+                raise DataError(self.path, key, "a .npy array",
+                                f"{kind} ({info.file_size:,} bytes; pickled Python objects are never loaded)")
+            stream.seek(0)
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                return  # a newer header: numpy's own reader checks it
+            stored = info.file_size - stream.tell()
+        if dtype.hasobject:
+            raise DataError(self.path, key, "a numeric array",
+                            "an object array (pickled Python objects are never loaded)")
+        declared = dtype.itemsize
+        for size in shape:
+            declared *= int(size)
+        described = f"shape {tuple(shape)} dtype {dtype}, {declared:,} bytes"
+        if declared > stored:
+            raise DataError(self.path, key, f"the data its header declares ({described})",
+                            f"only {stored:,} bytes stored: a truncated or forged entry")
+        if declared > memory_bytes():
+            raise DataError(self.path, key, f"an array that fits in this machine's memory ({memory_bytes():,} bytes)",
+                            f"{described} (a zip bomb?)")
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (no array larger than this is ever read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62

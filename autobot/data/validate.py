@@ -46,7 +46,7 @@ def as_labels(array: np.ndarray, task: TaskSpec, path: str, key: str, n: int) ->
         raise DataError(path, key, f"labels of shape ({n},) or ({n}, 1)", describe(original))
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            raise DataError(path, key, "whole-number labels", "fractional or NaN values")
+            raise DataError(path, key, "whole-number labels", "fractional, NaN or infinite values")
     labels = array.astype(np.int64)
     check_label_range(labels, task, path, key)
     return labels

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import albumentations as A
 import keras
 import numpy as np
 
+from autobot.atomic import atomic_path, write_text
 from autobot.augment import augment_config, build_augment
 from autobot.data import Dataset, oversample_indices
 from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, scored_argmax, segmentation_report
@@ -71,9 +71,8 @@ def _limit(indices: np.ndarray, n: int | None, seed: int) -> np.ndarray:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_jsonable))
-    os.replace(tmp, path)
+    """Atomic: a crash or a full disk leaves the previous file (DataError naming the file on failure)."""
+    write_text(path, json.dumps(data, indent=2, default=_jsonable))
 
 
 def _jsonable(v):
@@ -85,9 +84,9 @@ def _jsonable(v):
 
 
 def _save_model(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    """Atomic, like :func:`_write_json`: the previous checkpoint survives a failed save."""
+    with atomic_path(path) as temporary:
+        model.save(temporary)
 
 
 def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 128) -> np.ndarray:

@@ -8,7 +8,7 @@ from autobot.errors import DataError
 from autobot.inference import (classify, classify_files, load_blood_image, occlusion_map, occlusion_text,
                                render_heatmap)
 from autobot.inference.common import write_examples
-from autobot.ui.common import IMAGE_TYPES, ensemble_or_error, example_dir, missing_model_text, user_error
+from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, missing_model_text, user_error
 
 TASK = "blood"
 HEATMAP_NOTE = ("**Where the model looked** (occlusion sensitivity): a grey 24x24 patch slides over the image, and "
@@ -46,7 +46,7 @@ def build_tab(context) -> None:
             gr.Markdown(missing_model_text(TASK, context.config.public), elem_id="classify-missing")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=260):
-                upload = gr.File(label="Blood-cell image", file_types=IMAGE_TYPES, type="filepath", height=140,
+                upload = gr.File(label=f"Blood-cell image ({IMAGE_WORDS})", type="filepath", height=140,
                                  elem_id="classify-upload")
                 run = gr.Button("Classify", variant="primary")
                 examples = [] if context.config.public or not context.config.data else write_examples(
@@ -65,7 +65,7 @@ def build_tab(context) -> None:
         gr.on([upload.upload, run.click], lambda path: classify_upload(context, path), inputs=upload,
               outputs=[label, votes, summary, heatmap], api_name="classify")
         with gr.Accordion("Batch: classify many images at once", open=False):
-            files = gr.File(label="Blood-cell images", file_count="multiple", file_types=IMAGE_TYPES, type="filepath")
+            files = gr.File(label=f"Blood-cell images ({IMAGE_WORDS})", file_count="multiple", type="filepath")
             run_many = gr.Button("Classify all")
             table = gr.Dataframe(headers=BATCH_HEADERS, label="Results (one row per file)", interactive=False)
             run_many.click(lambda paths: classify_many(context, paths), inputs=files, outputs=table,

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from autobot.data.images import IMAGE_SUFFIXES
 from autobot.ensemble.bagging import Ensemble
 from autobot.errors import DataError
 
-#: What the image inputs accept (checked again, properly, by decode_image).
-IMAGE_TYPES = list(IMAGE_SUFFIXES)
+#: What the image inputs accept, in words. The upload components set no ``file_types``: Gradio would refuse
+#: other files with a message naming neither the file nor what it is (and fail a whole batch over one file);
+#: decode_image checks every file's content instead and says what it found.
+IMAGE_WORDS = "PNG, JPEG, BMP, TIFF, GIF or WebP"
 
 TASK_WORDS = {"blood": "blood-cell", "mars": "Mars terrain"}
 
@@ -29,18 +30,22 @@ def ensemble_or_error(context, task: str) -> Ensemble:
     try:
         ensemble = context.models.get(task)
     except DataError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(err) from None
     if ensemble is None:
-        raise gr.Error(missing_model_text(task, context.config.public).replace("`", ""))
+        raise gr.Error(missing_model_text(task, context.config.public).replace("`", ""), print_exception=False)
     return ensemble
 
 
 def user_error(err: DataError, path: str | None = None) -> gr.Error:
-    """gr.Error with the DataError's text (server temp folders left out)."""
+    """gr.Error with the DataError's text (server temp folders left out).
+
+    Bad input is the user's to fix, not a bug: the server log gets no traceback for it, so a traceback
+    there always means a real fault.
+    """
     text = str(err)
     if path:
         text = text.replace(str(Path(path).parent) + "/", "")
-    return gr.Error(text)
+    return gr.Error(text, print_exception=False)
 
 
 def example_dir(task: str) -> Path:

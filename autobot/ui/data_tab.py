@@ -9,6 +9,7 @@ import gradio as gr
 from autobot.data import load_dataset
 from autobot.data.summary import format_summary, sample_rows, summarize
 from autobot.errors import DataError
+from autobot.ui.common import user_error
 from autobot.ui.figures import class_balance_figure
 
 
@@ -25,7 +26,7 @@ def load_for_ui(upload: str | None, server_path: str | None, public: bool = Fals
     try:
         return load_dataset(Path(path))
     except DataError as err:
-        raise gr.Error(str(err).replace(str(Path(path).parent) + "/", "") if upload else str(err))
+        raise user_error(err, path if upload else None) from None
 
 
 def inspect_dataset(upload: str | None, server_path: str | None, public: bool = False):

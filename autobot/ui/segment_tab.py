@@ -8,7 +8,7 @@ from autobot.errors import DataError
 from autobot.inference import class_shares, legend_html, load_mars_image, overlay, segment, uncertainty_image
 from autobot.inference.common import write_examples
 from autobot.tasks import MARS
-from autobot.ui.common import IMAGE_TYPES, ensemble_or_error, example_dir, missing_model_text, user_error
+from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, missing_model_text, user_error
 
 TASK = "mars"
 DEFAULT_OPACITY = 0.5
@@ -48,7 +48,7 @@ def build_tab(context) -> None:
         opacity_now = gr.State(DEFAULT_OPACITY)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=260):
-                upload = gr.File(label="Mars image", file_types=IMAGE_TYPES, type="filepath", height=140,
+                upload = gr.File(label=f"Mars image ({IMAGE_WORDS})", type="filepath", height=140,
                                  elem_id="segment-upload")
                 run = gr.Button("Segment", variant="primary")
                 note = gr.Markdown(elem_id="segment-note")
