@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import queue
 import resource
 import socket
 import subprocess
@@ -140,7 +141,7 @@ def make_client(url: str, download_dir: str, shared_ssl: bool = True):
 
     gradio_client opens a fresh httpx client for every upload, queue join, event stream and
     download, and each builds an SSL context from the certifi bundle (~22 ms CPU here), even
-    for plain http: ~90 ms of client CPU per request, which on 2 shared cores starves the
+    for plain http: ~100 ms of client CPU per request, which on 2 shared cores starves the
     server it measures. httpx accepts a ready ``ssl.SSLContext`` as ``verify`` and
     gradio_client passes ``ssl_verify`` through as that, so one context per process brings
     the client's cost down to a few ms per request (measured and reported by the bench).
@@ -171,14 +172,16 @@ def check_answer(endpoint: str, answer) -> str | None:
     return None
 
 
-def user_loop(client, user: int, files: dict[str, list[str]], deadline: float, timeout: float, records: list) -> None:
+def user_loop(client, user: int, users: int, files: dict[str, list[str]], deadline: float, timeout: float,
+              records: list) -> None:
+    """Alternate the endpoints; user ``u`` sends images ``u, u + users, ...`` of each (no repeats until they run out)."""
     from gradio_client import handle_file
 
     k = 0
     while time.time() < deadline:
         endpoint = ENDPOINTS[(user + k) % 2]
         images = files[endpoint]
-        path = images[(user * 7 + k) % len(images)]
+        path = images[(user + (k // 2) * users) % len(images)]
         start = time.time()
         error = None
         try:
@@ -192,8 +195,8 @@ def user_loop(client, user: int, files: dict[str, list[str]], deadline: float, t
         k += 1
 
 
-def client_process(users: list[int], url: str, files, seconds: float, timeout: float, barrier, results, nice: int,
-                   download_dir: str, shared_ssl: bool) -> None:
+def client_process(users: list[int], n_users: int, url: str, files, seconds: float, timeout: float, barrier, results,
+                   nice: int, download_dir: str, shared_ssl: bool) -> None:
     """One client process: its users' Clients, then (after the barrier) their loops in threads."""
     if nice:
         os.nice(nice)
@@ -204,7 +207,7 @@ def client_process(users: list[int], url: str, files, seconds: float, timeout: f
     cpu_start, start = resource.getrusage(resource.RUSAGE_SELF), time.time()
     deadline = start + seconds
     records: list = []
-    threads = [threading.Thread(target=user_loop, args=(c, u, files, deadline, timeout, records), daemon=True)
+    threads = [threading.Thread(target=user_loop, args=(c, u, n_users, files, deadline, timeout, records), daemon=True)
                for c, u in zip(clients, users)]
     for t in threads:
         t.start()
@@ -261,10 +264,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--client-processes", type=int, default=2, help="processes the users are spread over")
     parser.add_argument("--client-nice", type=int, default=0, help="niceness added to the client processes")
     parser.add_argument("--stock-client", action="store_true",
-                        help="gradio_client as it comes (a new SSL context per HTTP call: ~90 ms client CPU per request)")
+                        help="gradio_client as it comes (a new SSL context per HTTP call: ~100 ms client CPU per request)")
     parser.add_argument("--concurrency", type=int, help="app.py --concurrency (default: the app's default)")
     parser.add_argument("--models", type=Path, help="app.py --models DIR (default: the shipped ensembles)")
-    parser.add_argument("--images", type=int, default=16, help="distinct images per endpoint")
+    parser.add_argument("--images", type=int, default=400,
+                        help="distinct images per endpoint (enough that no image repeats in a default run)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take before it counts as an error")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
@@ -283,18 +287,24 @@ def main(argv: list[str] | None = None) -> dict:
             ctx = mp.get_context("spawn")
             barrier, results = ctx.Barrier(procs + 1), ctx.Queue()
             groups = [list(range(args.users))[i::procs] for i in range(procs)]
-            workers = [ctx.Process(target=client_process, args=(g, url, files, args.seconds, args.timeout, barrier,
+            workers = [ctx.Process(target=client_process, args=(g, args.users, url, files, args.seconds, args.timeout, barrier,
                                                                  results, args.client_nice, str(tmp / f"downloads{i}"),
                                                                  not args.stock_client))
                        for i, g in enumerate(groups)]
             for w in workers:
                 w.start()
-            barrier.wait(timeout=300)
+            try:
+                barrier.wait(timeout=300)
+            except threading.BrokenBarrierError:
+                raise SystemExit("error: the client processes did not get ready in 300 s (see their output above)") from None
             server_cpu, busy, start = proc_cpu_seconds(server.pid), machine_busy_seconds(), time.time()
             rss_timeline, sampling = [], threading.Event()
             sampler = threading.Thread(target=sample_rss, args=(server.pid, start, rss_timeline, sampling), daemon=True)
             sampler.start()
-            parts = [results.get(timeout=args.seconds + args.timeout + 120) for _ in workers]
+            try:
+                parts = [results.get(timeout=args.seconds + args.timeout + 120) for _ in workers]
+            except queue.Empty:
+                raise SystemExit("error: a client process sent no results (see its output above)") from None
             end = time.time()
             sampling.set()
             sampler.join(5)
