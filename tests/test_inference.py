@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from autobot.errors import DataError
-from autobot.inference import (class_shares, classify, classify_files, load_blood_image, load_mars_image,
-                               occlusion_map, overlay, segment)
+from autobot.inference import (class_shares, classify, classify_files, classify_with_map, load_blood_image,
+                               load_mars_image, occlusion_map, overlay, segment)
 from autobot.tasks import MARS
 
 
@@ -46,6 +46,15 @@ def test_occlusion_map_has_the_image_shape_and_is_finite(blood, blood_raw):
     heat = occlusion_map(blood, blood_raw["images"][0])
     assert heat.shape == (96, 96) and np.isfinite(heat).all()
     assert np.ptp(heat) > 0  # covering parts of the cell changes the answer somewhere
+
+
+def test_classify_with_map_is_classify_and_occlusion_map_in_one_pass(blood, blood_raw):
+    image = blood_raw["images"][2]
+    result, heat = classify_with_map(blood, image)
+    alone = classify(blood, image)
+    np.testing.assert_allclose(result.member_probs, alone.member_probs, atol=1e-5)
+    assert (result.label, result.agreement) == (alone.label, alone.agreement)
+    np.testing.assert_allclose(heat, occlusion_map(blood, image, alone.label), atol=1e-5)
 
 
 def test_uploads_of_any_mode_and_size_become_96x96_rgb(tmp_path, blood_raw):

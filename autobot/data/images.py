@@ -159,7 +159,9 @@ def resize_batch(images: np.ndarray, size: tuple[int, int], *, nearest: bool = F
     return np.stack([resize(image, size, nearest=nearest) for image in images])
 
 
-def encode_png(array: np.ndarray) -> bytes:
+def encode_png(array: np.ndarray, compress_level: int = 6) -> bytes:
+    """Lossless PNG bytes; ``compress_level`` 1 encodes ~5x faster than PIL's default 6 for ~20% more bytes."""
     buffer = io.BytesIO()
-    Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array).save(buffer, "PNG")
+    Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array).save(
+        buffer, "PNG", compress_level=compress_level)
     return buffer.getvalue()

@@ -8,6 +8,7 @@ from autobot.inference.classify import (
     Classification,
     classify,
     classify_files,
+    classify_with_map,
     load_blood_image,
     occlusion_map,
     occlusion_text,
@@ -25,7 +26,7 @@ from autobot.inference.segment import (
 )
 
 __all__ = [
-    "Classification", "classify", "classify_files", "load_blood_image", "occlusion_map", "occlusion_text", "render_heatmap",
+    "Classification", "classify", "classify_files", "classify_with_map", "load_blood_image", "occlusion_map", "occlusion_text", "render_heatmap",
     "Segmentation", "segment", "load_mars_image", "overlay", "class_shares", "uncertainty_image", "legend_html",
     "forward",
 ]

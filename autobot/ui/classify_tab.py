@@ -5,10 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from autobot.errors import DataError
-from autobot.inference import (classify, classify_files, load_blood_image, occlusion_map, occlusion_text,
-                               render_heatmap)
+from autobot.inference import classify_files, classify_with_map, load_blood_image, occlusion_text, render_heatmap
 from autobot.inference.common import write_examples
-from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, missing_model_text, user_error
+from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, image_file, missing_model_text, user_error
 
 TASK = "blood"
 HEATMAP_NOTE = ("**Where the model looked** (occlusion sensitivity): a grey 24x24 patch slides over the image, and "
@@ -25,10 +24,9 @@ def classify_upload(context, path: str | None):
         image, note = load_blood_image(path, ensemble.input_shape[:2])
     except DataError as err:
         raise user_error(err, path) from None
-    result = classify(ensemble, image)
-    heat = occlusion_map(ensemble, result.image, result.label)
+    result, heat = classify_with_map(ensemble, image)
     summary = f"**{result.agreement_text}.** {occlusion_text(heat, result.top_class)}\n\n{note}"
-    return result.confidences, result.vote_rows(), summary, render_heatmap(result.image, heat)
+    return result.confidences, result.vote_rows(), summary, image_file(render_heatmap(result.image, heat))
 
 
 def classify_many(context, paths: list[str] | None):

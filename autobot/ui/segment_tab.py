@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gradio as gr
+import numpy as np
 
 from autobot.errors import DataError
 from autobot.inference import class_shares, legend_html, load_mars_image, overlay, segment, uncertainty_image
 from autobot.inference.common import write_examples
 from autobot.tasks import MARS
-from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, missing_model_text, user_error
+from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, image_file, missing_model_text, user_error
 
 TASK = "mars"
 DEFAULT_OPACITY = 0.5
@@ -17,7 +18,11 @@ UNCERTAINTY_NOTE = ("**Uncertainty**: entropy of the ensemble's averaged class p
 
 
 def segment_upload(context, path: str | None, opacity: float):
-    """Overlay, class shares, uncertainty image, note, and the result to cache for re-rendering."""
+    """Overlay, class shares, uncertainty image, note, and what re-rendering needs (image and mask).
+
+    The session keeps only the uint8 image and mask, not the float probabilities and entropy
+    (a 1024x1024 upload: 2 MB instead of 33 MB per session).
+    """
     if not path:
         raise gr.Error("Upload a Mars image first.")
     ensemble = ensemble_or_error(context, TASK)
@@ -28,13 +33,14 @@ def segment_upload(context, path: str | None, opacity: float):
     result = segment(ensemble, image)
     h, w = image.shape
     note += f" Predicted as {result.tiles} tile{'s' * (result.tiles > 1)} of 64x128, stitched back to {w}x{h}."
-    return (overlay(result.image, result.labels, MARS, opacity), class_shares(result.labels, MARS),
-            uncertainty_image(result.uncertainty, MARS.num_classes), note, result)
+    return (image_file(overlay(result.image, result.labels, MARS, opacity)), class_shares(result.labels, MARS),
+            image_file(uncertainty_image(result.uncertainty, MARS.num_classes)), note,
+            (result.image, result.labels.astype(np.uint8)))
 
 
-def rerender(result, opacity: float):
-    """The overlay at a new opacity from the cached result (no prediction)."""
-    overlay_image = None if result is None else overlay(result.image, result.labels, MARS, opacity)
+def rerender(cached, opacity: float):
+    """The overlay at a new opacity from the cached image and mask (no prediction)."""
+    overlay_image = None if cached is None else image_file(overlay(cached[0], cached[1], MARS, opacity))
     return overlay_image, opacity
 
 
