@@ -13,6 +13,10 @@ and reported beside the server's (``/proc/PID/stat``) and the whole machine's
 (``/proc/stat``), so the client overhead on the same cores is visible. The server's RSS is
 read before and after the run.
 
+``--explain`` makes each user behave like the Classify tab in a browser: every answered
+``/classify`` is followed by its ``/explain`` (the occlusion map, queued one at a time by the
+app), recorded as its own endpoint; the p95 target applies to ``/classify`` and ``/segment``.
+
 Reports, per endpoint: requests, errors, p50/p95/p99/max latency and throughput.
 Target (issue 7): 20 users for 60 s, every request answered, p95 <= 1 s, no error.
 
@@ -159,12 +163,16 @@ def make_client(url: str, download_dir: str, shared_ssl: bool = True):
 
 def check_answer(endpoint: str, answer) -> str | None:
     """None when a response looks like what the endpoint promises, else what is wrong."""
-    if not isinstance(answer, (list, tuple)) or len(answer) != 4:
+    if not isinstance(answer, (list, tuple)) or len(answer) != {"classify": 3, "explain": 2}.get(endpoint, 4):
         return f"unexpected answer shape: {type(answer).__name__}"
     if endpoint == "classify":
-        label, votes, summary, heatmap = answer
-        if not (isinstance(label, dict) and label.get("label") and heatmap and os.path.exists(heatmap)):
-            return "classify answer without a label or a heatmap file"
+        label, votes, summary = answer
+        if not (isinstance(label, dict) and label.get("label") and "agree" in str(summary)):
+            return "classify answer without a label or an agreement summary"
+    elif endpoint == "explain":
+        heatmap, sentence = answer
+        if not (heatmap and os.path.exists(heatmap) and sentence):
+            return "explain answer without a heatmap file or its sentence"
     else:
         shown, shares, uncertainty, note = answer
         if not (shown and os.path.exists(shown) and isinstance(shares, dict) and "stitched back" in str(note)):
@@ -173,7 +181,7 @@ def check_answer(endpoint: str, answer) -> str | None:
 
 
 def user_loop(client, user: int, users: int, files: dict[str, list[str]], deadline: float, timeout: float,
-              records: list) -> None:
+              records: list, explain: bool = False) -> None:
     """Alternate the endpoints; user ``u`` sends images ``u, u + users, ...`` of each (no repeats until they run out)."""
     from gradio_client import handle_file
 
@@ -182,21 +190,24 @@ def user_loop(client, user: int, users: int, files: dict[str, list[str]], deadli
         endpoint = ENDPOINTS[(user + k) % 2]
         images = files[endpoint]
         path = images[(user + (k // 2) * users) % len(images)]
-        start = time.time()
-        error = None
-        try:
-            answer = client.submit(handle_file(path), api_name=f"/{endpoint}").result(timeout=timeout)
-            error = check_answer(endpoint, answer)
-        except TimeoutError:
-            error = f"no answer within {timeout:.0f} s"
-        except Exception as err:  # noqa: BLE001  (every failure is counted and sampled)
-            error = f"{type(err).__name__}: {err}"[:300]
-        records.append((endpoint, start, time.time() - start, error))
+        calls = [endpoint, "explain"] if endpoint == "classify" and explain else [endpoint]
+        for call in calls:
+            start, error = time.time(), None
+            try:
+                answer = client.submit(handle_file(path), api_name=f"/{call}").result(timeout=timeout)
+                error = check_answer(call, answer)
+            except TimeoutError:
+                error = f"no answer within {timeout:.0f} s"
+            except Exception as err:  # noqa: BLE001  (every failure is counted and sampled)
+                error = f"{type(err).__name__}: {err}"[:300]
+            records.append((call, start, time.time() - start, error))
+            if error:
+                break
         k += 1
 
 
 def client_process(users: list[int], n_users: int, url: str, files, seconds: float, timeout: float, barrier, results,
-                   nice: int, download_dir: str, shared_ssl: bool) -> None:
+                   nice: int, download_dir: str, shared_ssl: bool, explain: bool = False) -> None:
     """One client process: its users' Clients, then (after the barrier) their loops in threads."""
     if nice:
         os.nice(nice)
@@ -207,7 +218,8 @@ def client_process(users: list[int], n_users: int, url: str, files, seconds: flo
     cpu_start, start = resource.getrusage(resource.RUSAGE_SELF), time.time()
     deadline = start + seconds
     records: list = []
-    threads = [threading.Thread(target=user_loop, args=(c, u, n_users, files, deadline, timeout, records), daemon=True)
+    threads = [threading.Thread(target=user_loop, args=(c, u, n_users, files, deadline, timeout, records, explain),
+                                daemon=True)
                for c, u in zip(clients, users)]
     for t in threads:
         t.start()
@@ -242,7 +254,7 @@ def summarize(records: list, wall: float) -> dict:
     import numpy as np
 
     out = {}
-    for endpoint in (*ENDPOINTS, "all"):
+    for endpoint in (*ENDPOINTS, *({r[0] for r in records} - set(ENDPOINTS)), "all"):
         rows = [r for r in records if endpoint in ("all", r[0])]
         ok = np.array([r[2] for r in rows if r[3] is None]) * 1000
         errors = [r[3] for r in rows if r[3] is not None]
@@ -265,6 +277,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--client-nice", type=int, default=0, help="niceness added to the client processes")
     parser.add_argument("--stock-client", action="store_true",
                         help="gradio_client as it comes (a new SSL context per HTTP call: ~100 ms client CPU per request)")
+    parser.add_argument("--explain", action="store_true",
+                        help="like the Classify tab: every answered /classify is followed by its /explain")
     parser.add_argument("--concurrency", type=int, help="app.py --concurrency (default: the app's default)")
     parser.add_argument("--models", type=Path, help="app.py --models DIR (default: the shipped ensembles)")
     parser.add_argument("--images", type=int, default=400,
@@ -289,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
             groups = [list(range(args.users))[i::procs] for i in range(procs)]
             workers = [ctx.Process(target=client_process, args=(g, args.users, url, files, args.seconds, args.timeout, barrier,
                                                                  results, args.client_nice, str(tmp / f"downloads{i}"),
-                                                                 not args.stock_client))
+                                                                 not args.stock_client, args.explain))
                        for i, g in enumerate(groups)]
             for w in workers:
                 w.start()
@@ -339,11 +353,11 @@ def main(argv: list[str] | None = None) -> dict:
     meets = (alive and stuck == 0 and endpoints["all"]["errors"] == 0
              and all(endpoints[e]["p95_ms"] is not None and endpoints[e]["p95_ms"] <= TARGET_P95_MS for e in ENDPOINTS))
 
-    print(table([{"endpoint": e, **endpoints[e]} for e in (*ENDPOINTS, "all")],
+    print(table([{"endpoint": e, **stats} for e, stats in endpoints.items()],
                 [("endpoint", "endpoint", ""), ("requests", "requests", "d"), ("errors", "errors", "d"),
                  ("p50_ms", "p50 ms", ".0f"), ("p95_ms", "p95 ms", ".0f"), ("p99_ms", "p99 ms", ".0f"),
                  ("max_ms", "max ms", ".0f"), ("throughput_per_s", "req/s", ".2f")]))
-    for e in ENDPOINTS:
+    for e in endpoints:
         for sample in endpoints[e]["error_samples"]:
             print(f"  {e} error: {sample}")
     print(f"{args.users} users in {procs} client processes for {args.seconds:g} s (wall {wall:.1f} s); "
@@ -359,7 +373,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"targets (every request answered, no error, p95 <= {TARGET_P95_MS:.0f} ms): {'met' if meets else 'MISSED'}")
     data = {"bench": "load", "command": command_line(), "machine": machine(),
             "settings": {"users": args.users, "seconds": args.seconds, "client_processes": procs,
-                         "client_nice": args.client_nice,
+                         "client_nice": args.client_nice, "explain": args.explain,
                          "stock_client": args.stock_client, "concurrency": args.concurrency,
                          "models": str(args.models) if args.models else "assets/models", "images": args.images,
                          "timeout_s": args.timeout},

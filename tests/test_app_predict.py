@@ -44,7 +44,8 @@ def test_classify_endpoint_matches_the_python_api(client, files, tiny_models):
     from autobot.ensemble import load_ensemble
     from autobot.inference import classify, load_blood_image
 
-    label, votes, summary, heatmap = client.predict(handle_file(files / "cell.png"), api_name="/classify")
+    label, votes, summary = client.predict(handle_file(files / "cell.png"), api_name="/classify")
+    heatmap, explanation = client.predict(handle_file(files / "cell.png"), api_name="/explain")
     expected = classify(load_ensemble(tiny_models / "blood"), load_blood_image(files / "cell.png")[0])
     got = _confidences(label)
     assert label["label"] == expected.top_class and len(got) == 8
@@ -53,6 +54,7 @@ def test_classify_endpoint_matches_the_python_api(client, files, tiny_models):
     assert [row[1] for row in votes["data"]] == [expected.class_names[v] for v in expected.votes]
     assert expected.agreement_text in summary
     assert Image.open(heatmap).size == (288, 288)
+    assert expected.top_class in explanation
 
 
 def test_segment_endpoint_matches_the_python_api(client, files, tiny_models):
@@ -93,6 +95,7 @@ def test_browser_classify_and_segment(server, page, files):
     _upload(page, "Classify", files / "cell.png")
     page.locator("#classify-summary").get_by_text("members agree").wait_for(timeout=30_000)
     page.locator("#classify-label").get_by_text("%").first.wait_for(state="visible", timeout=15_000)
+    page.locator("#classify-explain").get_by_text("covering").wait_for(timeout=30_000)  # the map follows
     page.screenshot(path=str(SCREENSHOTS / "classify.png"), full_page=True)
 
     _upload(page, "Segment", files / "terrain.png")

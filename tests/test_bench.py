@@ -37,9 +37,9 @@ def test_inference_bench_times_ensembles_members_and_plain_keras(tiny_models, tm
 def test_load_bench_answers_every_request_without_error(tiny_models, tmp_path):
     out = tmp_path / "load.json"
     stdout = _run("load.py", "--users", "2", "--seconds", "3", "--images", "2", "--models", str(tiny_models),
-                  "--out", str(out))
+                  "--explain", "--out", str(out))
     data = json.loads(out.read_text())
-    for endpoint in ("classify", "segment"):
+    for endpoint in ("classify", "segment", "explain"):
         stats = data["endpoints"][endpoint]
         assert stats["requests"] >= 1 and stats["errors"] == 0 and stats["ok"] == stats["requests"]
         assert 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"] <= stats["max_ms"]

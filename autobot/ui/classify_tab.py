@@ -1,11 +1,16 @@
-"""The Classify tab: one blood-cell image in; the ensemble's classes, member votes and an occlusion map out."""
+"""The Classify tab: one blood-cell image in; the ensemble's classes and member votes out, then an occlusion map.
+
+The map costs ten times the prediction (50 occluded copies through every member), so it is its own
+event (``/explain``) that follows the prediction, one at a time: under load, answers stay fast and the
+maps queue behind them instead of in front of them.
+"""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from autobot.errors import DataError
-from autobot.inference import classify_files, classify_with_map, load_blood_image, occlusion_text, render_heatmap
+from autobot.inference import classify, classify_files, classify_with_map, load_blood_image, occlusion_text, render_heatmap
 from autobot.inference.common import write_examples
 from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, image_file, missing_model_text, user_error
 
@@ -15,8 +20,7 @@ HEATMAP_NOTE = ("**Where the model looked** (occlusion sensitivity): a grey 24x2
 BATCH_HEADERS = ["file", "top class", "probability", "agreement", "error"]
 
 
-def classify_upload(context, path: str | None):
-    """Label value, member votes, summary, model input and occlusion map for one uploaded file."""
+def _load(context, path: str | None):
     if not path:
         raise gr.Error("Upload a blood-cell image first.")
     ensemble = ensemble_or_error(context, TASK)
@@ -24,9 +28,21 @@ def classify_upload(context, path: str | None):
         image, note = load_blood_image(path, ensemble.input_shape[:2])
     except DataError as err:
         raise user_error(err, path) from None
+    return ensemble, image, note
+
+
+def classify_upload(context, path: str | None):
+    """Label value, member votes and summary for one uploaded file."""
+    ensemble, image, note = _load(context, path)
+    result = classify(ensemble, image)
+    return result.confidences, result.vote_rows(), f"**{result.agreement_text}.**\n\n{note}"
+
+
+def explain_upload(context, path: str | None):
+    """Occlusion map over the model input, and a sentence on where the top class depends on the image."""
+    ensemble, image, _ = _load(context, path)
     result, heat = classify_with_map(ensemble, image)
-    summary = f"**{result.agreement_text}.** {occlusion_text(heat, result.top_class)}\n\n{note}"
-    return result.confidences, result.vote_rows(), summary, image_file(render_heatmap(result.image, heat))
+    return image_file(render_heatmap(result.image, heat)), occlusion_text(heat, result.top_class)
 
 
 def classify_many(context, paths: list[str] | None):
@@ -57,11 +73,14 @@ def build_tab(context) -> None:
             with gr.Column(scale=1, min_width=300):
                 heatmap = gr.Image(label="Occlusion map over the 96x96 model input", type="numpy", format="png",
                                    interactive=False, height=300, buttons=["download"])
+                explanation = gr.Markdown(elem_id="classify-explain")
                 gr.Markdown(HEATMAP_NOTE)
         votes = gr.Dataframe(headers=["member", "vote", "probability of its vote", "probability of the ensemble's class"],
                              label="Member votes", interactive=False, max_height=240)
         gr.on([upload.upload, run.click], lambda path: classify_upload(context, path), inputs=upload,
-              outputs=[label, votes, summary, heatmap], api_name="classify")
+              outputs=[label, votes, summary], api_name="classify").success(
+            lambda path: explain_upload(context, path), inputs=upload, outputs=[heatmap, explanation],
+            api_name="explain", concurrency_limit=1, concurrency_id="explain")
         with gr.Accordion("Batch: classify many images at once", open=False):
             files = gr.File(label=f"Blood-cell images ({IMAGE_WORDS})", file_count="multiple", type="filepath")
             run_many = gr.Button("Classify all")
