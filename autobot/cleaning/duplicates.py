@@ -127,6 +127,11 @@ def near_pairs(images: np.ndarray, threshold: float = NEAR_THRESHOLD, k: int = 8
     coarse = shifted_correlation(thumbs[pa], thumbs[pb], 2)
     keep = coarse >= coarse_threshold
     pa, pb = pa[keep], pb[keep]
+    digest = np.array(pixel_hashes(images))
+    differ = digest[pa] != digest[pb]  # pixel-identical pairs are exact duplicates, found by hash
+    pa, pb = pa[differ], pb[differ]
+    if not len(pa):
+        return []
     rows = np.unique(np.r_[pa, pb])
     at = np.full(n, -1)
     at[rows] = np.arange(len(rows))
