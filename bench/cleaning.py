@@ -10,10 +10,12 @@ and its exact and near duplicate sets as duplicate groups.
 
 Usage::
 
-    python bench/cleaning.py [--skip-cleanvision] [--synthetic]
+    python bench/cleaning.py [--skip-cleanvision] [--synthetic] [--holdout] [--only NAME ...] [--misses]
 
 ``--synthetic`` also scores both tools on contamination made by ``bench/synthetic.py``
 from the clean references (pbc96, mars_dev) with outlier sources unlike the truth files'.
+``--holdout`` adds files made by ``bench/holdout.py``, a second generator with yet other
+sources, kept for evaluation only (thresholds are never tuned on it).
 """
 
 from __future__ import annotations
@@ -73,23 +75,64 @@ def synthetic_files(folder: Path) -> dict[str, tuple[Path, np.ndarray, np.ndarra
     rng = np.random.default_rng(7)
     blood, labels = load_pbc(SHARED, 2400, seed=1)
     images, dup_of = add_duplicates(blood, 24, 24, seed=3)
-    images, is_out = contaminate(images, 120, 120, ["noise", "gradient", "stripes", "checker", "text", "mars"],
-                                 seed=1, mars=mars[:3000, 0])
-    n_dup = len(dup_of)
+    sources = ["noise", "gradient", "stripes", "checker", "text", "mars"]
+    images, is_out = contaminate(images, 120, 120, sources, seed=1, mars=mars[:3000, 0])
     labels = np.r_[labels, labels[dup_of[2400:]], rng.integers(0, 8, is_out.sum())]
-    kinds = np.array(["clean"] * 2400 + ["duplicate_exact"] * 24 + ["duplicate_near"] * 24 + ["outlier"] * int(is_out.sum()))
+    names = [f"outlier_{'sticker' if k < 120 else 'frame'}:{sources[k % 6]}" for k in range(240)]
+    kinds = np.array(["clean"] * 2400 + ["duplicate_exact"] * 24 + ["duplicate_near"] * 24 + names)
     dup_of = np.r_[dup_of, np.full(is_out.sum(), -1)]
     out = {"synth-blood": (folder / "synth_blood.npz", kinds, dup_of)}
     np.savez(out["synth-blood"][0], images=images, labels=labels.astype(np.uint8)[:, None])
     rows = rng.choice(np.arange(3000, len(mars)), 1000, replace=False)
     imgs, dup_of = add_duplicates(mars[rows, 0][..., None], 10, 10, seed=4)
     masks = np.r_[mars[rows, 1], mars[rows, 1][dup_of[1000:]]]
-    imgs, is_out = contaminate(imgs, 0, 60, ["blood", "noise", "gradient", "text", "checker"], seed=2, blood=blood)
+    sources = ["blood", "noise", "gradient", "text", "checker"]
+    imgs, is_out = contaminate(imgs, 0, 60, sources, seed=2, blood=blood)
     masks = np.r_[masks, mars[rng.choice(3000, is_out.sum()), 1]]  # borrowed masks
-    kinds = np.array(["clean"] * 1000 + ["duplicate_exact"] * 10 + ["duplicate_near"] * 10 + ["outlier"] * int(is_out.sum()))
+    names = [f"outlier_frame:{sources[k % 5]}" for k in range(60)]
+    kinds = np.array(["clean"] * 1000 + ["duplicate_exact"] * 10 + ["duplicate_near"] * 10 + names)
     out["synth-mars"] = (folder / "synth_mars.npz", kinds, np.r_[dup_of, np.full(is_out.sum(), -1)])
     np.savez(out["synth-mars"][0], training_set=np.stack([imgs[..., 0], masks], 1))
     return out
+
+
+def holdout_files(folder: Path) -> dict[str, tuple[Path, np.ndarray, np.ndarray]]:
+    """Files made by ``bench/holdout.py`` (evaluation only: never tune on these)."""
+    from holdout import add_duplicates, contaminate
+    from synthetic import load_pbc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mars = np.load(SHARED / "data" / "mars" / "mars_dev.npz")["training_set"]
+    rng = np.random.default_rng(11)
+    blood, labels = load_pbc(SHARED, 2400, seed=5)
+    others, _ = load_pbc(SHARED, 600, seed=6)
+    images, dup_of = add_duplicates(blood, 24, 24, seed=12)
+    images, is_out, names = contaminate(images, 120, 120, seed=13, blood=others)
+    labels = np.r_[labels, labels[dup_of[2400:]], rng.integers(0, 8, is_out.sum())]
+    kinds = np.array(["clean"] * 2400 + ["duplicate_exact"] * 24 + ["duplicate_near"] * 24 + names)
+    out = {"hold-blood": (folder / "hold_blood.npz", kinds, np.r_[dup_of, np.full(is_out.sum(), -1)])}
+    np.savez(out["hold-blood"][0], images=images, labels=labels.astype(np.uint8)[:, None])
+    rows = rng.choice(len(mars), 1000, replace=False)
+    imgs, dup_of = add_duplicates(mars[rows, 0][..., None], 10, 10, seed=14)
+    masks = np.r_[mars[rows, 1], mars[rows, 1][dup_of[1000:]]]
+    imgs, is_out, names = contaminate(imgs, 0, 60, seed=15, blood=others)
+    masks = np.r_[masks, mars[rng.choice(len(mars), is_out.sum()), 1]]  # borrowed masks
+    kinds = np.array(["clean"] * 1000 + ["duplicate_exact"] * 10 + ["duplicate_near"] * 10 + names)
+    out["hold-mars"] = (folder / "hold_mars.npz", kinds, np.r_[dup_of, np.full(is_out.sum(), -1)])
+    np.savez(out["hold-mars"][0], training_set=np.stack([imgs[..., 0], masks], 1))
+    return out
+
+
+def missed_by_source(kinds, outliers) -> str:
+    """``source: caught/total`` for each outlier source (the truth files' kinds after ``outlier_``)."""
+    found = set(outliers)
+    parts = []
+    for kind in sorted({k for k in kinds if k.startswith("outlier")}):
+        rows = [i for i, k in enumerate(kinds) if k == kind]
+        caught = sum(i in found for i in rows)
+        if caught < len(rows):
+            parts.append(f"{kind.removeprefix('outlier_')} {caught}/{len(rows)}")
+    return ", ".join(parts) or "none"
 
 
 def run_autobot(path: Path, method: str) -> tuple[list[int], list[list[int]], float]:
@@ -97,7 +140,8 @@ def run_autobot(path: Path, method: str) -> tuple[list[int], list[list[int]], fl
     from autobot.data import load_dataset
 
     with tempfile.TemporaryDirectory() as cache:
-        os.environ["AUTOBOT_CACHE"] = cache
+        # AUTOBOT_BENCH_CACHE keeps projections between runs while iterating (then `sec` is not a first run)
+        os.environ["AUTOBOT_CACHE"] = os.environ.get("AUTOBOT_BENCH_CACHE", cache)
         start = time.perf_counter()
         report = run_cleaning(load_dataset(path), CleaningConfig(method=method))
         seconds = time.perf_counter() - start
@@ -139,6 +183,9 @@ def main() -> None:
     parser.add_argument("--method", default="tsne", choices=("tsne", "umap"))
     parser.add_argument("--synthetic", action="store_true", help="also run on synthetic contamination")
     parser.add_argument("--only-synthetic", action="store_true", help="run on synthetic contamination only")
+    parser.add_argument("--holdout", action="store_true", help="also run on bench/holdout.py's files (evaluation only)")
+    parser.add_argument("--only", nargs="*", help="file names to run (e.g. mars synth-mars)")
+    parser.add_argument("--misses", action="store_true", help="print missed outlier sources per file")
     args = parser.parse_args()
     header = f"{'file':<12} {'tool':<12} {'out P':>6} {'out R':>6} {'#flag':>6} {'exact R':>8} {'near R':>7} {'pair P':>7} {'#pairs':>7} {'sec':>6}"
     lines = [header, "-" * len(header)]
@@ -146,6 +193,10 @@ def main() -> None:
         task: (SHARED / f"{stem}.npz", *load_truth(SHARED / f"{stem}_truth.csv")) for task, stem in FILES.items()}
     if args.synthetic or args.only_synthetic:
         cases.update(synthetic_files(Path(tempfile.mkdtemp(prefix="autobot-synth-"))))
+    if args.holdout:
+        cases.update(holdout_files(Path(tempfile.mkdtemp(prefix="autobot-holdout-"))))
+    if args.only:
+        cases = {k: v for k, v in cases.items() if k in args.only}
     for task, (path, kinds, dup_of) in cases.items():
         tools = [("autobot", lambda p=path: run_autobot(p, args.method))]
         if not args.skip_cleanvision:
@@ -160,6 +211,8 @@ def main() -> None:
             lines.append(f"{task:<12} {name:<12} {s['out_p']:6.3f} {s['out_r']:6.3f} {s['n_flag']:6d} "
                          f"{s['exact_r']:8.3f} {s['near_r']:7.3f} {s['pair_p']:7.3f} {s['n_pairs']:7d} {seconds:6.1f}")
             print(lines[-1], flush=True)
+            if args.misses:
+                print(f"    missed outliers: {missed_by_source(kinds, outliers)}", flush=True)
     print("\n".join(lines))
 
 

@@ -155,3 +155,45 @@ def test_cli_writes_report_and_export(subset, tmp_path):
     assert main(["clean", "--data", str(source), "--out", str(tmp_path / "o"), "--export"]) == 0
     assert json.loads((tmp_path / "o" / "report.json").read_text())["n"] == 60
     assert len(load_dataset(tmp_path / "o" / "cleaned.npz")) <= 60
+
+
+def _unnatural_frames(rng: np.random.Generator) -> np.ndarray:
+    """Three dark, low-contrast 64x128 frames that are not photographs: gradient, checkerboard, flat."""
+    yy, xx = np.mgrid[:64, :128]
+    gradient = 20 + 40 * xx / 127
+    checker = 30 + 20 * (((yy // 6) + (xx // 6)) % 2)
+    flat = 40 + rng.normal(0, 0.4, (64, 128))
+    return np.clip(np.stack([gradient, checker, flat]), 0, 255).astype(np.uint8)[..., None]
+
+
+def test_texture_view_flags_frames_that_are_not_photographs(mars_raw):
+    from autobot.cleaning.outliers import TEXTURE_THRESHOLDS, find_outliers, robust_z, texture_scores
+
+    rng = np.random.default_rng(0)
+    clean = mars_raw["training_set"][rng.choice(len(mars_raw["training_set"]), 300, replace=False), 0][..., None]
+    images = np.concatenate([clean, _unnatural_frames(rng)])
+    z = robust_z(texture_scores(images)[0])
+    assert (z[300:302] > TEXTURE_THRESHOLDS["mars"]).all()  # gradient, checkerboard
+    assert (z[:300] > TEXTURE_THRESHOLDS["mars"]).sum() <= 1  # clean Mars frames: at most a rare one
+    found = find_outliers(images, rng.normal(size=(len(images), 2)), task="mars")
+    assert {300, 301} <= set(found.flagged.tolist())  # (a near-blank dark frame, 302, is a known gap)
+    assert len(found.flagged) <= 3 + 3
+    assert all(found.reasons[i].startswith("texture unlike the rest of the set: ") for i in (300, 301))
+    assert "regular pattern" in found.reasons[301]
+
+
+def test_near_pairs_need_matching_detail_and_tolerate_blur(mars_raw):
+    from PIL import ImageFilter
+
+    from autobot.cleaning.duplicates import near_pairs
+
+    rng = np.random.default_rng(1)
+    frames = mars_raw["training_set"][rng.choice(len(mars_raw["training_set"]), 200, replace=False), 0]
+    blurred = np.asarray(Image.fromarray(frames[5]).filter(ImageFilter.GaussianBlur(0.8)))
+    yy, xx = np.mgrid[:64, :128]
+    ramps = [np.clip(a + b * xx / 127 + c * yy / 63, 0, 255).astype(np.uint8) for a, b, c in
+             ((20, 40, 3), (30, 60, 0), (10, 25, 8))]  # smooth look-alikes that are not copies
+    images = np.concatenate([frames, blurred[None], np.stack(ramps)])[..., None]
+    pairs = {(a, b) for a, b, _ in near_pairs(images)}
+    assert (5, 200) in pairs
+    assert not pairs & {(201, 202), (201, 203), (202, 203)}

@@ -3,6 +3,12 @@
 Exact: a hash of the pixels. Near: neighbours in a small brightness-normalised thumbnail
 space, confirmed by normalised cross-correlation that tolerates a few pixels of shift,
 so re-encoded, shifted, brightness-jittered and slightly blurred copies are caught.
+
+Two independent measures must agree for a near pair: the pictures correlate (raw pixels,
+or after a 1-px Gaussian blur, which blurred and re-encoded copies need) *and* their detail
+(a band-pass: blur 0.7 px minus blur 2 px) correlates too. Smooth, low-information pictures
+(gradients, flat frames, out-of-focus shots) correlate with one another whatever they show;
+their detail does not.
 """
 
 from __future__ import annotations
@@ -11,12 +17,18 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 from sklearn.neighbors import NearestNeighbors
 
 from autobot.cleaning.embed import downsample
 
 #: Minimum shift-tolerant correlation of two thumbnails to call them near duplicates.
 NEAR_THRESHOLD = 0.975
+#: ... or minimum correlation after a 1-px blur (clean Mars frames reach 0.986, copies 0.994).
+SMOOTH_THRESHOLD = 0.99
+#: ... and in both cases minimum correlation of the band-pass detail (copies: 0.91 and up;
+#: smooth synthetic frames that correlate at 0.999: 0.4 and below).
+DETAIL_THRESHOLD = 0.7
 
 
 @dataclass
@@ -85,13 +97,22 @@ def shifted_correlation(a: np.ndarray, b: np.ndarray, max_shift: int = 2, batch:
     return out
 
 
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of NHWC float images over height and width only."""
+    return gaussian_filter(x, (0, sigma, sigma, 0), mode="nearest")
+
+
 def near_pairs(images: np.ndarray, threshold: float = NEAR_THRESHOLD, k: int = 8,
-               coarse_threshold: float = 0.85) -> list[tuple[int, int, float]]:
+               coarse_threshold: float = 0.85, smooth_threshold: float = SMOOTH_THRESHOLD,
+               detail_threshold: float = DETAIL_THRESHOLD) -> list[tuple[int, int, float]]:
     """Pairs of rows that are near copies (shifted, re-encoded, brightness-jittered, blurred).
 
     Neighbours in a 16-px thumbnail space are candidates; a coarse shift-tolerant check on
     32-px thumbnails prunes them, and full-resolution colour correlation with up to 4 px of
-    shift decides. Correlation ignores brightness and contrast changes by construction.
+    shift decides: raw correlation ``>= threshold`` or correlation after a 1-px blur
+    ``>= smooth_threshold``, and band-pass detail correlation ``>= detail_threshold``.
+    Correlation ignores brightness and contrast changes by construction. The similarity
+    reported is the larger of the raw and blurred correlations.
     """
     n = len(images)
     if n < 2:
@@ -106,9 +127,23 @@ def near_pairs(images: np.ndarray, threshold: float = NEAR_THRESHOLD, k: int = 8
     coarse = shifted_correlation(thumbs[pa], thumbs[pb], 2)
     keep = coarse >= coarse_threshold
     pa, pb = pa[keep], pb[keep]
-    full = images.astype(np.float32)
-    fine = shifted_correlation(full[pa], full[pb], 4, batch=256)
-    found = [(int(a), int(b), float(s)) for a, b, s in zip(pa, pb, fine) if s >= threshold]
+    digest = np.array(pixel_hashes(images))
+    differ = digest[pa] != digest[pb]  # pixel-identical pairs are exact duplicates, found by hash
+    pa, pb = pa[differ], pb[differ]
+    if not len(pa):
+        return []
+    rows = np.unique(np.r_[pa, pb])
+    at = np.full(n, -1)
+    at[rows] = np.arange(len(rows))
+    full = images[rows].astype(np.float32)
+    qa, qb = at[pa], at[pb]
+    raw = shifted_correlation(full[qa], full[qb], 4, batch=256)
+    smooth = _blur(full, 1.0)
+    blurred = shifted_correlation(smooth[qa], smooth[qb], 4, batch=256)
+    detail = _blur(full, 0.7) - _blur(full, 2.0)
+    agree = shifted_correlation(detail[qa], detail[qb], 4, batch=256)
+    ok = ((raw >= threshold) | (blurred >= smooth_threshold)) & (agree >= detail_threshold)
+    found = [(int(a), int(b), float(max(r, s))) for a, b, r, s, keep in zip(pa, pb, raw, blurred, ok) if keep]
     return sorted(found, key=lambda p: -p[2])
 
 

@@ -63,3 +63,81 @@ def _patch_stats(x: np.ndarray, p: int) -> np.ndarray:
         sat = tiles.max(-1) - tiles.min(-1)
         out += [sat.mean((3, 4))[..., None], sat.std((3, 4))[..., None]]
     return np.concatenate(out, -1).reshape(n, gh * gw, -1).astype(np.float32)
+
+
+#: Names of :func:`texture_stats` columns, in order (reasons name the column that deviates most).
+TEXTURE_NAMES = (
+    "spectral slope", "spectral curvature", "spectral peak", "fine detail", "mid detail", "coarse detail",
+    "flat area", "gradient tail", "detail patchiness", "gray levels", "orientation",
+)
+
+
+def texture_stats(images: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Scale-free "naturalness" statistics of each image's grayscale texture, shape ``(N, 11)``.
+
+    Photographs of natural scenes share a few statistics whatever they show: a power spectrum
+    falling as a power of frequency (no sharp peak: nothing exactly periodic), detail at every
+    scale, heavy-tailed gradients, few exactly flat areas, many grey levels, and contrast that
+    varies over the picture. Columns (see :data:`TEXTURE_NAMES`):
+
+    * spectral slope and curvature: a quadratic fit of log power against log frequency;
+    * spectral peak: the strongest frequency over the median of its ring (log);
+    * fine, mid, coarse detail: log energy of three band-pass levels over the total;
+    * flat area: log of 0.02 + the share of 4x4 blocks flat up to 8-bit rounding (std <= 0.75/255);
+    * gradient tail: log of the 99th over the 50th percentile of the gradient magnitude;
+    * detail patchiness: spread (std of log) of the local contrast of 8x8 blocks;
+    * gray levels: log of the number of distinct levels;
+    * orientation: log of horizontal over vertical gradient energy.
+    """
+    return np.concatenate([_texture_stats(as_float(images[i : i + batch]).mean(-1))
+                           for i in range(0, len(images), batch)]).astype(np.float32)
+
+
+def _half(x: np.ndarray) -> np.ndarray:
+    n, h, w = x.shape
+    return x[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2).mean((2, 4))
+
+
+def _texture_stats(g: np.ndarray) -> np.ndarray:
+    n, h, w = g.shape
+    eps = 1e-8
+    # radially averaged power spectrum, Hann-windowed
+    win = np.hanning(h)[:, None] * np.hanning(w)[None, :]
+    spec = np.abs(np.fft.rfft2((g - g.mean((1, 2), keepdims=True)) * win)) ** 2
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.sqrt(fx**2 + fy**2)
+    edges = np.geomspace(2.0 / min(h, w), 0.5, 11)
+    ring = np.digitize(f, edges) - 1  # -1 below the first edge (DC), 10 above 0.5
+    logp = np.stack([np.log(spec[:, ring == r].mean(1) + eps) for r in range(10)], 1)
+    logf = np.log(np.sqrt(edges[:-1] * edges[1:]))
+    coef = np.polyfit(logf - logf.mean(), logp.T, 2)  # (3, n): curvature, slope, offset
+    peak = np.zeros(n)
+    for r in range(10):
+        sel = spec[:, ring == r]
+        peak = np.maximum(peak, np.log(sel.max(1) + eps) - np.log(np.median(sel, 1) + eps))
+    # band-pass energies (a small Laplacian pyramid)
+    total = g.var((1, 2)) + eps
+    levels, cur = [], g
+    for _ in range(3):
+        low = _half(cur)
+        up = np.repeat(np.repeat(low, 2, 1), 2, 2)
+        cur_c = cur[:, : up.shape[1], : up.shape[2]]
+        levels.append(np.log(((cur_c - up) ** 2).mean((1, 2)) + eps) - np.log(total))
+        cur = low
+    # flat area and gradients
+    hb, wb = h // 4, w // 4
+    blocks = g[:, : hb * 4, : wb * 4].reshape(n, hb, 4, wb, 4)
+    flat = (blocks.std((2, 4)) <= 0.75 / 255).reshape(n, -1).mean(1)  # flat up to 8-bit rounding noise
+    gx = np.diff(g, axis=2)[:, :-1]
+    gy = np.diff(g, axis=1)[:, :, :-1]
+    mag = np.sqrt(gx**2 + gy**2).reshape(n, -1)
+    p50, p99 = np.percentile(mag, [50, 99], axis=1)
+    tail = np.log(p99 + 1e-4) - np.log(p50 + 1e-4)
+    hb, wb = h // 8, w // 8
+    local = g[:, : hb * 8, : wb * 8].reshape(n, hb, 8, wb, 8).std((2, 4)).reshape(n, -1)
+    patchy = np.log(local + 2e-3).std(1)
+    q = np.round(g * 255).astype(np.int32).reshape(n, -1)
+    levels_n = np.array([np.log(len(np.unique(row))) for row in q])
+    orient = np.log((gx**2).mean((1, 2)) + 1e-6) - np.log((gy**2).mean((1, 2)) + 1e-6)
+    return np.column_stack([coef[1], coef[0], peak, *levels, np.log(flat + 0.02), tail, patchy, levels_n, orient])
