@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autobot.data import load_dataset, oversample, oversample_indices, save_course_npz, strata, train_val_indices
+from autobot.errors import DataError
 from conftest import BLOOD_NPZ, MARS_NPZ
 
 
@@ -95,7 +96,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np, "savez_compressed", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(DataError, match="kept.npz.*No space left"):  # names the file and the cause
         save_course_npz(dataset.take(np.arange(5)), target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["kept.npz"]
