@@ -10,7 +10,11 @@ and its exact and near duplicate sets as duplicate groups.
 
 Usage::
 
-    python bench/cleaning.py [--skip-cleanvision] [--synthetic] [--holdout] [--only NAME ...] [--misses]
+    python bench/cleaning.py [--method tsne umap] [--skip-cleanvision] [--synthetic] [--holdout]
+                             [--only NAME ...] [--misses] [--out bench/results/cleaning.json]
+
+``--method`` takes one or both projections; each gives its own ``autobot-tsne`` /
+``autobot-umap`` row, so t-SNE and UMAP are compared on the same files.
 
 ``--synthetic`` also scores both tools on contamination made by ``bench/synthetic.py``
 from the clean references (pbc96, mars_dev) with outlier sources unlike the truth files'.
@@ -180,7 +184,9 @@ def run_cleanvision(path: Path) -> tuple[list[int], list[list[int]], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-cleanvision", action="store_true")
-    parser.add_argument("--method", default="tsne", choices=("tsne", "umap"))
+    parser.add_argument("--method", nargs="+", default=["tsne"], choices=("tsne", "umap"),
+                        help="projection(s) for autobot; two give one row each")
+    parser.add_argument("--out", type=Path, help="also write the rows as JSON here (e.g. bench/results/cleaning.json)")
     parser.add_argument("--synthetic", action="store_true", help="also run on synthetic contamination")
     parser.add_argument("--only-synthetic", action="store_true", help="run on synthetic contamination only")
     parser.add_argument("--holdout", action="store_true", help="also run on bench/holdout.py's files (evaluation only)")
@@ -188,7 +194,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="print missed outlier sources per file")
     args = parser.parse_args()
     header = f"{'file':<12} {'tool':<12} {'out P':>6} {'out R':>6} {'#flag':>6} {'exact R':>8} {'near R':>7} {'pair P':>7} {'#pairs':>7} {'sec':>6}"
-    lines = [header, "-" * len(header)]
+    lines, rows = [header, "-" * len(header)], []
     cases = {} if args.only_synthetic else {
         task: (SHARED / f"{stem}.npz", *load_truth(SHARED / f"{stem}_truth.csv")) for task, stem in FILES.items()}
     if args.synthetic or args.only_synthetic:
@@ -198,7 +204,8 @@ def main() -> None:
     if args.only:
         cases = {k: v for k, v in cases.items() if k in args.only}
     for task, (path, kinds, dup_of) in cases.items():
-        tools = [("autobot", lambda p=path: run_autobot(p, args.method))]
+        tools = [(f"autobot-{m}" if len(args.method) > 1 else "autobot", lambda p=path, m=m: run_autobot(p, m))
+                 for m in args.method]
         if not args.skip_cleanvision:
             tools.append(("cleanvision", lambda p=path: run_cleanvision(p)))
         for name, fn in tools:
@@ -211,9 +218,16 @@ def main() -> None:
             lines.append(f"{task:<12} {name:<12} {s['out_p']:6.3f} {s['out_r']:6.3f} {s['n_flag']:6d} "
                          f"{s['exact_r']:8.3f} {s['near_r']:7.3f} {s['pair_p']:7.3f} {s['n_pairs']:7d} {seconds:6.1f}")
             print(lines[-1], flush=True)
+            rows.append({"file": task, "tool": name, **s, "seconds": round(seconds, 1),
+                         "missed_outlier_sources": missed_by_source(kinds, outliers)})
             if args.misses:
                 print(f"    missed outliers: {missed_by_source(kinds, outliers)}", flush=True)
     print("\n".join(lines))
+    if args.out:
+        from _common import command_line, load_average, machine, write_json
+
+        print("wrote", write_json(args.out, {"bench": "cleaning", "command": command_line(), "machine": machine(),
+                                             "load_average_after": load_average(), "rows": rows}))
 
 
 if __name__ == "__main__":
