@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autobot.atomic import atomic_path
 from autobot.data.cache import write_npz_atomic
 from autobot.data.dataset import Dataset
 
@@ -41,9 +42,6 @@ def write_submission_csv(masks: np.ndarray, path: str | Path) -> Path:
     course's ``y_to_df`` wrote them). Written beside ``path`` and renamed, so a failed write
     never leaves half a submission.
     """
-    import os
-    import tempfile
-
     masks = np.asarray(masks)
     if masks.ndim != 3 or masks.dtype.kind not in "iu":
         raise ValueError(f"masks: expected an integer array (N, H, W), found {masks.dtype} {masks.shape}")
@@ -52,16 +50,8 @@ def write_submission_csv(masks: np.ndarray, path: str | Path) -> Path:
     flat = masks.reshape(len(masks), -1).astype(np.int64)
     rows = np.concatenate([np.arange(len(masks), dtype=np.int64)[:, None], flat], axis=1)
     header = ",".join(["id", *map(str, range(flat.shape[1]))])
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            np.savetxt(stream, rows, fmt="%d", delimiter=",", header=header, comments="")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary:
+        np.savetxt(temporary, rows, fmt="%d", delimiter=",", header=header, comments="")
     return path
 
 
