@@ -138,34 +138,30 @@ def contaminate(images: np.ndarray, n_sticker: int, n_frame: int, *, seed: int =
 
 
 def add_duplicates(images: np.ndarray, n_exact: int, n_near: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Append exact copies and near copies (gamma, contrast, noise, JPEG q40-60, padded shift).
+    """``synthetic.add_duplicates`` with other near copies (gamma, contrast, noise, JPEG q40-60, padded shift)."""
+    from synthetic import add_duplicates as add
 
-    Returns:
-        ``(images, duplicate_of)`` with -1 for original rows.
-    """
-    rng = np.random.default_rng(seed)
-    n = len(images)
-    src = rng.choice(n, n_exact + n_near, replace=False)
-    extra = [images[i] for i in src[:n_exact]]
-    for k, i in enumerate(src[n_exact:]):
-        im = images[i].astype(np.float32)
-        mode = k % 5
-        if mode == 0:
-            im = 255 * (im / 255) ** rng.uniform(0.8, 1.25)
-        elif mode == 1:
-            m = im.mean()
-            im = m + (im - m) * rng.uniform(0.85, 1.15)
-        elif mode == 2:
-            im = im + rng.normal(0, 2.0, im.shape)
-        elif mode == 3:
-            gray = im.shape[-1] == 1
-            pil = Image.fromarray(im[..., 0].astype(np.uint8) if gray else im.astype(np.uint8))
-            buf = io.BytesIO()
-            pil.save(buf, "JPEG", quality=int(rng.integers(40, 61)))
-            im = np.asarray(Image.open(buf)).astype(np.float32)
-            im = im[..., None] if gray else im
-        else:
-            dy, dx = rng.integers(-3, 4, 2)
-            im = np.pad(im, ((3, 3), (3, 3), (0, 0)), mode="edge")[3 + dy : 3 + dy + im.shape[0], 3 + dx : 3 + dx + im.shape[1]]
-        extra.append(np.clip(np.round(im), 0, 255).astype(np.uint8))
-    return np.concatenate([images, np.stack(extra)]), np.r_[np.full(n, -1), src]
+    return add(images, n_exact, n_near, seed, near_copy=_near_copy)
+
+
+def _near_copy(image: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    im = image.astype(np.float32)
+    mode = k % 5
+    if mode == 0:
+        im = 255 * (im / 255) ** rng.uniform(0.8, 1.25)
+    elif mode == 1:
+        m = im.mean()
+        im = m + (im - m) * rng.uniform(0.85, 1.15)
+    elif mode == 2:
+        im = im + rng.normal(0, 2.0, im.shape)
+    elif mode == 3:
+        gray = im.shape[-1] == 1
+        pil = Image.fromarray(im[..., 0].astype(np.uint8) if gray else im.astype(np.uint8))
+        buf = io.BytesIO()
+        pil.save(buf, "JPEG", quality=int(rng.integers(40, 61)))
+        im = np.asarray(Image.open(buf)).astype(np.float32)
+        im = im[..., None] if gray else im
+    else:
+        dy, dx = rng.integers(-3, 4, 2)
+        im = np.pad(im, ((3, 3), (3, 3), (0, 0)), mode="edge")[3 + dy : 3 + dy + im.shape[0], 3 + dx : 3 + dx + im.shape[1]]
+    return np.clip(np.round(im), 0, 255).astype(np.uint8)

@@ -7,6 +7,8 @@ blood; blood cells, noise, gradients and text in Mars) differ from the truth fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pathlib import Path
 
 import numpy as np
@@ -79,35 +81,41 @@ def contaminate(images: np.ndarray, n_sticker: int, n_frame: int, kinds: list[st
     return out, np.r_[np.zeros(n, bool), np.ones(len(extra), bool)]
 
 
-def add_duplicates(images: np.ndarray, n_exact: int, n_near: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Append exact copies and near copies (shift, JPEG, brightness, blur) of clean rows.
+def add_duplicates(images: np.ndarray, n_exact: int, n_near: int, seed: int = 0,
+                   near_copy: Callable[[np.ndarray, int, np.random.Generator], np.ndarray] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Append exact copies and near copies of clean rows (``near_copy(image, k, rng)``; by default
+    shift, JPEG, brightness or blur, in turn).
 
     Returns:
         ``(images, duplicate_of)`` with -1 for original rows.
     """
-    import io
-
-    from PIL import ImageFilter
-
+    near_copy = near_copy or _near_copy
     rng = np.random.default_rng(seed)
     n = len(images)
     src = rng.choice(n, n_exact + n_near, replace=False)
     extra = [images[i] for i in src[:n_exact]]
-    for k, i in enumerate(src[n_exact:]):
-        im = images[i]
-        gray = im.shape[-1] == 1
-        pil = Image.fromarray(im[..., 0] if gray else im)
-        mode = k % 4
-        if mode == 0:
-            pil = Image.fromarray(np.roll(np.asarray(pil), (rng.integers(-3, 4), rng.integers(-3, 4)), axis=(0, 1)))
-        elif mode == 1:
-            buf = io.BytesIO()
-            pil.save(buf, "JPEG", quality=int(rng.integers(60, 90)))
-            pil = Image.open(buf)
-        elif mode == 2:
-            pil = Image.fromarray(np.clip(np.asarray(pil).astype(int) + rng.integers(-25, 26), 0, 255).astype(np.uint8))
-        else:
-            pil = pil.filter(ImageFilter.GaussianBlur(0.8))
-        arr = np.asarray(pil)
-        extra.append(arr[..., None] if gray else arr)
+    extra += [near_copy(images[i], k, rng) for k, i in enumerate(src[n_exact:])]
     return np.concatenate([images, np.stack(extra)]), np.r_[np.full(n, -1), src]
+
+
+def _near_copy(im: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    import io
+
+    from PIL import ImageFilter
+
+    gray = im.shape[-1] == 1
+    pil = Image.fromarray(im[..., 0] if gray else im)
+    mode = k % 4
+    if mode == 0:
+        pil = Image.fromarray(np.roll(np.asarray(pil), (rng.integers(-3, 4), rng.integers(-3, 4)), axis=(0, 1)))
+    elif mode == 1:
+        buf = io.BytesIO()
+        pil.save(buf, "JPEG", quality=int(rng.integers(60, 90)))
+        pil = Image.open(buf)
+    elif mode == 2:
+        pil = Image.fromarray(np.clip(np.asarray(pil).astype(int) + rng.integers(-25, 26), 0, 255).astype(np.uint8))
+    else:
+        pil = pil.filter(ImageFilter.GaussianBlur(0.8))
+    arr = np.asarray(pil)
+    return arr[..., None] if gray else arr
