@@ -191,6 +191,40 @@ def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys
     keras.backend.clear_session()
 
 
+def test_fine_tune_from_an_ensemble_at_another_work_size(data_files, tmp_path, monkeypatch):
+    """``init_from`` an ensemble folder: member i starts from its member i, matched by layer name."""
+    import autobot.train.member as member
+    from autobot.models import build_model
+
+    dataset = load_dataset(data_files["blood"])
+    small = _config("blood", steps_per_epoch=1, model_kwargs={**TINY_MODEL["blood"]["model_kwargs"], "work_size": 48})
+    source = train_ensemble(small, dataset, n_members=1, out_dir=tmp_path / "e48")
+    started = {}
+
+    def recording(model, path):
+        member_init(model, path)
+        started[str(path)] = model.get_weights()
+
+    member_init = member.init_weights
+    monkeypatch.setattr(member, "init_weights", recording)
+    train_ensemble(_config("blood", steps_per_epoch=1, init_from=str(source)), dataset, n_members=1,
+                   out_dir=tmp_path / "e96")
+    donor = keras.models.load_model(source / "member_0.keras").get_weights()
+    copied = started[str(source / "member_0.keras")]
+    assert len(copied) == len(donor) and all(np.array_equal(a, b) for a, b in zip(copied, donor))
+
+    wider = build_model("custom_cnn", input_shape=(96, 96, 3), num_classes=8, stem_filters=12,
+                        stages=[[16, 1, 2], [32, 1, 2]])
+    with pytest.raises(DataError, match="init_from layer 'stem_conv'.*shapes"):
+        member_init(wider, source / "member_0.keras")
+    with pytest.raises(DataError, match="no such file"):
+        member_init(wider, tmp_path / "missing.keras")
+    with pytest.raises(DataError, match="at least 2 members"):
+        train_ensemble(_config("blood", init_from=str(source)), dataset, n_members=2, out_dir=tmp_path / "e2")
+    assert not (tmp_path / "e2" / "runs").exists()
+    keras.backend.clear_session()
+
+
 def test_mars_tta_flips_masks_back():
     from autobot.ensemble import Ensemble
     from autobot.tasks import MARS

@@ -199,6 +199,7 @@ def train_ensemble(
     val_truth = dataset.targets[val_idx]
     if task.kind == "segmentation":
         val_truth = resize_batch(val_truth, config.image_size, masks=True)
+    inits = [_member_init(config.init_from, i) for i in range(len(names))]  # bad folders fail before training
     member_probs = []
     for i, name in enumerate(names):
         if only is not None and i not in only:
@@ -207,7 +208,7 @@ def train_ensemble(
         rows = train_idx
         if bootstrap:
             rows = np.random.default_rng([config.seed, i]).choice(train_idx, len(train_idx), replace=True)
-        member_cfg = replace(config, model=name, seed=seed)
+        member_cfg = replace(config, model=name, seed=seed, init_from=inits[i])
         hook = (lambda e, i=i: progress({**e, "member": i, "members": len(names)})) if progress else None
         result = train_member(member_cfg, dataset, rows, val_idx, out / "runs" / f"member_{i}", progress=hook)
         if only is not None:
@@ -226,6 +227,17 @@ def train_ensemble(
         manifest["train_seconds"] = round(time.time() - started, 1)
         _write_json(out / MANIFEST, manifest)
     return out
+
+
+def _member_init(init_from: str | None, index: int) -> str | None:
+    """An ensemble folder as ``init_from`` means: member ``i`` starts from its member ``i``."""
+    if not init_from or not Path(init_from).is_dir():
+        return init_from
+    members = _read_manifest(Path(init_from))["members"]
+    if index >= len(members):
+        raise DataError(Path(init_from) / MANIFEST, "members", f"at least {index + 1} members to start from",
+                        f"{len(members)}")
+    return str(Path(init_from) / members[index]["file"])
 
 
 def save_for_serving(checkpoint: str | Path, target: str | Path) -> Path:

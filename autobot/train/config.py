@@ -35,6 +35,9 @@ class TrainConfig:
         augment: Overrides of the task's default ``AugmentConfig`` (``{}`` = defaults, None = off).
         steps_per_epoch: Cap on steps per epoch (quick runs); None = full epochs.
         max_val: Cap on validation images (quick runs); None = all.
+        init_from: Weights to start from instead of random ones: a ``.keras`` file, or an ensemble
+            folder (member ``i`` then starts from that ensemble's member ``i``). Layers are matched
+            by name, so a model trained at one ``work_size`` can be fine-tuned at another.
         distribute: ``"none"``, ``"auto"``, ``"mirrored"`` (this host's devices),
             ``"multi_worker"`` (hosts in TF_CONFIG) or ``"data_parallel"`` (JAX); see
             ``autobot.train.distribute``.
@@ -63,6 +66,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     max_val: int | None = None
     distribute: str = "none"
+    init_from: str | None = None
 
     def __post_init__(self):
         if self.task not in ("blood", "mars"):

@@ -32,7 +32,7 @@ from autobot.train.losses import make_loss
 from autobot.train.pipeline import BatchSequence, resize_batch
 from autobot.train.schedules import WarmupCosine
 
-__all__ = ["MemberResult", "train_member", "auto_class_weights", "predict_probs", "ProgressFn"]
+__all__ = ["MemberResult", "train_member", "init_weights", "auto_class_weights", "predict_probs", "ProgressFn"]
 
 #: ``progress(event)`` receives dicts with ``stage`` ("batch" or "epoch"), ``epoch`` (1-based),
 #: ``epochs``, ``step``, ``steps`` and ``metrics``.
@@ -98,6 +98,34 @@ def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 128)
             x = x[..., None]
         out.append(np.asarray(model.predict_on_batch(x)))
     return np.concatenate(out) if out else np.zeros((0,))
+
+
+def init_weights(model: keras.Model, source: str | Path) -> None:
+    """Copy every weighted layer of ``source`` (a ``.keras`` file) into ``model`` by layer name.
+
+    Strict, so a fine-tune never silently starts half-random: each of ``model``'s weighted
+    layers must exist in the source with the same weight shapes.
+    """
+    from autobot.errors import DataError
+
+    path = Path(source)
+    if not path.is_file():
+        raise DataError(path, "init_from", "a .keras model file", "no such file")
+    try:
+        donor = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
+        raise DataError(path, "init_from", "a .keras model file", f"unreadable ({type(exc).__name__}: {exc})")
+    donors = {layer.name: layer for layer in donor.layers if layer.weights}
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        match = donors.get(layer.name)
+        want = [tuple(w.shape) for w in layer.weights]
+        got = [tuple(w.shape) for w in match.weights] if match is not None else None
+        if got != want:
+            raise DataError(path, f"init_from layer {layer.name!r}", f"weights of shapes {want}",
+                            "no such layer" if match is None else f"shapes {got}")
+        layer.set_weights(match.get_weights())
 
 
 def _schedule(config: TrainConfig, steps: int) -> WarmupCosine:
@@ -246,6 +274,8 @@ def train_member(
         else:
             shape = tuple(size or task.image_size) + (task.channels,)
             model = build_model(config.model, input_shape=shape, num_classes=task.num_classes, **config.model_kwargs)
+            if config.init_from:
+                init_weights(model, config.init_from)
             _compile(model, config, dataset, train_idx, steps)
     state["replicas"] = replicas
     _write_json(out / "config.json", config.to_dict())
