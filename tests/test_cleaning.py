@@ -17,7 +17,7 @@ from autobot.cli import main
 from autobot.data import Dataset, load_dataset, save_course_npz
 from autobot.tasks import BLOOD
 
-from conftest import BLOOD_NPZ
+from conftest import BLOOD_FOLDERS, BLOOD_NPZ
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,7 @@ def _cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def subset() -> Dataset:
-    """The first 300 rows of challenge_like (clean rows come first in the file)."""
+    """The first 300 rows of challenge_like (mostly clean, with its own few outliers and copies)."""
     return load_dataset(BLOOD_NPZ).take(np.arange(300))
 
 
@@ -197,3 +197,33 @@ def test_near_pairs_need_matching_detail_and_tolerate_blur(mars_raw):
     pairs = {(a, b) for a, b, _ in near_pairs(images)}
     assert (5, 200) in pairs
     assert not pairs & {(201, 202), (201, 203), (202, 203)}
+
+
+def test_edge_view_flags_pasted_rectangles_whatever_they_show():
+    """Stickers of three unrelated kinds (flat colour, an inverted cell, a smooth ramp) on clean pbc96 cells."""
+    from autobot.cleaning.features import straight_edge_scores
+    from autobot.cleaning.outliers import EDGE_THRESHOLD, find_outliers
+
+    rng = np.random.default_rng(3)
+    files = sorted(BLOOD_FOLDERS.glob("*/*.jpg"))
+    clean = np.stack([np.asarray(Image.open(files[i]).convert("RGB"))
+                      for i in rng.choice(len(files), 200, replace=False)])
+    stickers = []
+    for k, (y, x, h, w) in enumerate([(10, 20, 40, 35), (50, 5, 30, 45), (0, 55, 45, 30)]):
+        image = clean[k].copy()
+        if k == 0:
+            patch = np.full((h, w, 3), rng.integers(0, 256, 3), np.uint8)
+        elif k == 1:
+            patch = 255 - clean[100 + k][:h, :w]
+        else:
+            patch = np.broadcast_to(np.linspace(60, 200, w, dtype=np.uint8)[None, :, None], (h, w, 3))
+        image[y : y + h, x : x + w] = patch
+        stickers.append(image)
+    images = np.concatenate([clean, np.stack(stickers)])
+    ratio = straight_edge_scores(images)
+    assert ratio[:200].max() < EDGE_THRESHOLD
+    assert (ratio[200:] > EDGE_THRESHOLD).all(), ratio[200:]
+    found = find_outliers(images, rng.normal(size=(len(images), 2)), task="blood")
+    assert {200, 201, 202} <= set(found.flagged.tolist())
+    assert any(found.reasons[i].startswith("a straight-edged patch pasted over the image") for i in (200, 201, 202))
+    assert len(found.flagged) <= 3 + 4

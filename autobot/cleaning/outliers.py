@@ -1,6 +1,6 @@
 """Outlier scores and reasons: robust statistics, texture, patch density and DBSCAN on the projection.
 
-Five views, each fitted on the data itself (no reference set, no truth), so they do
+Six views, each fitted on the data itself (no reference set, no truth), so they do
 not depend on where foreign pictures come from:
 
 * ``global``: a robust distance of each image's colour, brightness and texture statistics
@@ -17,6 +17,10 @@ not depend on where foreign pictures come from:
   deviates most ("texture unlike the rest of the set: no fine detail").
 * ``patch``: a trimmed Gaussian mixture over 16x16 tiles; an image scores by its second
   most unusual tile. A sticker pasted over part of a cell stands out.
+* ``edges``: a pasted rectangle's straight, sharp, axis-aligned edges
+  (:func:`~autobot.cleaning.features.straight_edge_scores`), scored as an absolute ratio,
+  not a robust z: clean cells reach 2.6 and Mars frames 3.3, pasted stickers 4.0 and more,
+  whatever they show, so this view does not depend on where the pasted picture comes from.
 * ``labels`` (classification only): outliers carry labels unrelated to what they show, so
   among look-alike candidates labels agree no better than chance. Candidates whose
   neighbourhood of candidates is labelled like real data (a staining batch, say) are
@@ -43,7 +47,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from autobot.cleaning.features import TEXTURE_NAMES, global_stats, patch_stats, texture_stats
+from autobot.cleaning.features import TEXTURE_NAMES, global_stats, patch_stats, straight_edge_scores, texture_stats
 
 #: ``task name -> (global threshold, patch threshold)`` in robust-z units.
 #: Mars's global 3.7 leaves 0-4 (mean 2) rows above it in random clean 1,000-row mars_dev samples.
@@ -56,6 +60,9 @@ DEFAULT_THRESHOLDS = (6.0, 6.0)
 #: (of random 1,000-row Mars samples 4.1, of 2,400-row pbc96 samples 5.5).
 TEXTURE_THRESHOLDS = {"blood": 6.0, "mars": 4.5}
 DEFAULT_TEXTURE_THRESHOLD = 6.0
+#: Straight-edge ratio above which an image holds a pasted rectangle (both tasks): between the
+#: clean maxima (2.6 pbc96, 3.3 mars_dev) and the stickers' minimum (4.0).
+EDGE_THRESHOLD = 3.6
 #: Tasks whose global view uses an MCD covariance (calibrated so); others use robust units alone.
 GLOBAL_COVARIANCE = {"blood"}
 
@@ -97,6 +104,7 @@ class OutlierResult:
         global_z: Robust z of whole-image statistics.
         patch_z: Robust z of the most unusual tiles.
         texture_z: Robust z of the texture ("naturalness") statistics.
+        edge_ratio: Straight-edge ratio (pasted rectangles), see ``EDGE_THRESHOLD``.
         clusters: DBSCAN cluster id per row (-1 = noise).
         eps: DBSCAN radius used.
     """
@@ -109,6 +117,7 @@ class OutlierResult:
     clusters: np.ndarray
     eps: float
     texture_z: np.ndarray | None = None
+    edge_ratio: np.ndarray | None = None
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:
@@ -259,7 +268,8 @@ def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood"
     t_texture = texture_threshold or TEXTURE_THRESHOLDS.get(task, DEFAULT_TEXTURE_THRESHOLD)
     tdist, tscaled = texture_scores(images, seed)
     tz = robust_z(tdist)
-    views = np.stack([gz / t_global, pz / t_patch, tz / t_texture])
+    edges = straight_edge_scores(images)
+    views = np.stack([gz / t_global, pz / t_patch, tz / t_texture, edges / EDGE_THRESHOLD])
     score = views.max(0)
     clusters, eps_used = dbscan_clusters(coords, eps)
     flags = score > 1.0
@@ -278,6 +288,8 @@ def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood"
             reasons[int(i)] = f"whole image unlike the rest (robust z {gz[i]:.1f})"
         elif view == 1:
             reasons[int(i)] = f"part of the image unlike any cell/terrain (tile z {pz[i]:.1f})"
+        elif view == 3:
+            reasons[int(i)] = f"a straight-edged patch pasted over the image (edge ratio {edges[i]:.1f})"
         else:
             reasons[int(i)] = f"texture unlike the rest of the set: {texture_reason(tscaled[i])} (texture z {tz[i]:.1f})"
         if int(i) in purity and purity[int(i)] <= cut:
@@ -294,4 +306,4 @@ def find_outliers(images: np.ndarray, coords: np.ndarray, *, task: str = "blood"
                 flags[i] = True
     order = np.flatnonzero(flags)
     order = order[np.argsort(-score[order])]
-    return OutlierResult(order, score, reasons, gz, pz, clusters, eps_used, tz)
+    return OutlierResult(order, score, reasons, gz, pz, clusters, eps_used, tz, edges)
