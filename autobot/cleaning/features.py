@@ -163,7 +163,7 @@ def straight_edge_scores(images: np.ndarray, length: int = 20, floor: float = 3.
         return np.zeros(len(images), np.float32)  # too small to hold a run of that length
     out = []
     for start in range(0, len(images), batch):
-        x = images[start : start + batch].astype(np.float32)
+        x = images[start : start + batch].astype(np.int16)  # integer steps: exact and about 2x faster
         if x.ndim == 3:
             x = x[..., None]
         best = []
@@ -171,8 +171,8 @@ def straight_edge_scores(images: np.ndarray, length: int = 20, floor: float = 3.
             step = np.abs(np.diff(x, axis=axis)).max(-1)
             if axis == 2:
                 step = step.transpose(0, 2, 1)  # boundaries along axis 1, runs along axis 2
-            csum = np.cumsum(np.pad(step, ((0, 0), (0, 0), (1, 0))), -1)
-            run = (csum[..., length:] - csum[..., :-length]) / length
+            csum = np.cumsum(np.pad(step, ((0, 0), (0, 0), (1, 0))), -1, dtype=np.int32)
+            run = (csum[..., length:] - csum[..., :-length]).astype(np.float32) / length
             ratio = run[:, 1:-1] / (np.maximum(run[:, :-2], run[:, 2:]) + floor)
             best.append(ratio.reshape(len(x), -1).max(1))
         out.append(np.sqrt(best[0] * best[1]))
