@@ -163,7 +163,7 @@ def straight_edge_scores(images: np.ndarray, length: int = 20, floor: float = 3.
         return np.zeros(len(images), np.float32)  # too small to hold a run of that length
     out = []
     for start in range(0, len(images), batch):
-        x = images[start : start + batch].astype(np.int16)  # integer steps: exact and about 2x faster
+        x = images[start : start + batch].astype(np.int16)  # integer steps: exact, and a quarter faster than float32
         if x.ndim == 3:
             x = x[..., None]
         best = []
