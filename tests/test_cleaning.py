@@ -227,3 +227,19 @@ def test_edge_view_flags_pasted_rectangles_whatever_they_show():
     assert {200, 201, 202} <= set(found.flagged.tolist())
     assert any(found.reasons[i].startswith("a straight-edged patch pasted over the image") for i in (200, 201, 202))
     assert len(found.flagged) <= 3 + 4
+
+
+def test_outlier_gallery_shows_the_strongest_group_first():
+    from autobot.cleaning.report import CleaningReport
+    from autobot.cleaning.views import outlier_gallery
+
+    n = 6
+    dataset = Dataset(BLOOD, np.zeros((n, 96, 96, 3), np.uint8), np.zeros(n, np.int64),
+                      np.array([str(i) for i in range(n)]), "mem", "test")
+    clusters = np.array([-1, -1, 0, 0, 1, 2])
+    scores = np.array([1.2, 1.1, 9.0, 15.0, 3.0, 0.5])
+    report = CleaningReport(n=n, outliers=[{"index": i, "score": float(scores[i]), "reason": "r"} for i in range(5)],
+                            duplicate_groups=[], exact_groups=[], conflicts=[], coords=np.zeros((n, 2)),
+                            clusters=clusters, scores=scores, seconds=0.0)
+    _, rows = outlier_gallery(dataset, report)
+    assert rows == [3, 2, 4, 0, 1], "groups by their strongest flag, then by score within a group"

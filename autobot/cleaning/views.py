@@ -71,8 +71,17 @@ def _thumb(dataset: Dataset, row: int) -> np.ndarray:
 
 
 def outlier_gallery(dataset: Dataset, report: CleaningReport, limit: int = 200) -> tuple[list, list[int]]:
-    """Flagged rows grouped by DBSCAN cluster, most confident first within each: (items, rows)."""
-    ranked = sorted(report.outliers, key=lambda o: (int(report.clusters[o["index"]]), -o["score"]))[:limit]
+    """Flagged rows grouped by DBSCAN cluster, most confident first: (items, rows).
+
+    Groups are ordered by their strongest flag, so a reviewer meets the clear cases first and the
+    borderline ones (often a few DBSCAN-noise rows with a score just above 1) last.
+    """
+    strongest: dict[int, float] = {}
+    for outlier in report.outliers:
+        cluster = int(report.clusters[outlier["index"]])
+        strongest[cluster] = max(strongest.get(cluster, 0.0), outlier["score"])
+    ranked = sorted(report.outliers, key=lambda o: (-strongest[int(report.clusters[o["index"]])],
+                                                    int(report.clusters[o["index"]]), -o["score"]))[:limit]
     items, rows = [], []
     for outlier in ranked:
         row = outlier["index"]

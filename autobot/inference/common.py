@@ -106,7 +106,9 @@ def write_examples(data: str | Path, task: str, out_dir: str | Path, n: int = 4)
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for row in rows:
-        file = out / f"{task}_{row}.png"
+        # named by the true class where there is one, so a demo shows whether the prediction is right
+        name = dataset.task.class_names[int(dataset.targets[row])] if dataset.labelled and dataset.task.kind == "classification" else task
+        file = out / f"{name}_{row}.png"
         file.write_bytes(encode_png(dataset.images[row]))
         files.append(str(file))
     return files

@@ -54,13 +54,13 @@ def classify_many(context, paths: list[str] | None):
 
 def build_tab(context) -> None:
     with gr.Tab("Classify", id="classify"):
-        gr.Markdown("Upload a microscope image of **one blood cell** (any size; RGB, RGBA or grayscale). "
+        gr.Markdown(f"Upload a microscope image of **one blood cell** ({IMAGE_WORDS}; any size; RGB, RGBA or grayscale). "
                     "The ensemble names its class out of 8, shows how its members voted, and where it looked.")
         if not context.models.available(TASK):
             gr.Markdown(missing_model_text(TASK, context.config.public), elem_id="classify-missing")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=260):
-                upload = gr.File(label=f"Blood-cell image ({IMAGE_WORDS})", type="filepath", height=140,
+                upload = gr.File(label="Blood-cell image", type="filepath", height=140,
                                  elem_id="classify-upload")
                 run = gr.Button("Classify", variant="primary")
                 examples = [] if context.config.public or not context.config.data else write_examples(

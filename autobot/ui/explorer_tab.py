@@ -154,15 +154,15 @@ def build_tab(context) -> None:
                   [session, headline, summary, balance, scatter, outliers, outlier_rows, duplicates, duplicate_rows],
                   api_name="analyse_dataset").then(
             lambda s: gr.update(choices=list(s["dataset"].task.class_names) if s else []), session, relabel_to,
-            api_name=False)
-        colour_by.change(recolour, [session, colour_by], scatter, api_name=False)
+            api_visibility="private")
+        colour_by.change(recolour, [session, colour_by], scatter, api_visibility="private")
         row_outputs = [large, details, selected]
-        outliers.select(pick, outlier_rows, row_number, api_name=False).then(
-            show_row, [session, row_number], row_outputs, api_name=False)
-        duplicates.select(pick, duplicate_rows, row_number, api_name=False).then(
-            show_row, [session, row_number], row_outputs, api_name=False)
-        show.click(show_row, [session, row_number], row_outputs, api_name=False)
+        outliers.select(pick, outlier_rows, row_number, api_visibility="private").then(
+            show_row, [session, row_number], row_outputs, api_visibility="private")
+        duplicates.select(pick, duplicate_rows, row_number, api_visibility="private").then(
+            show_row, [session, row_number], row_outputs, api_visibility="private")
+        show.click(show_row, [session, row_number], row_outputs, api_visibility="private")
         for button, action in ((confirm, "outlier"), (keep, "keep"), (drop, "drop_duplicate"), (relabel, "relabel")):
             button.click(lambda s, r, l, action=action: decide(s, r, action, l), [session, selected, relabel_to],
-                         details, api_name=False)
+                         details, api_visibility="private")
         export_button.click(export, [session, apply_automatic], downloads, api_name="export_cleaned")

@@ -46,7 +46,7 @@ def rerender(cached, opacity: float):
 
 def build_tab(context) -> None:
     with gr.Tab("Segment", id="segment"):
-        gr.Markdown("Upload a grayscale image of **Mars terrain** (any size). The ensemble labels every pixel as "
+        gr.Markdown(f"Upload a grayscale image of **Mars terrain** ({IMAGE_WORDS}; any size). The ensemble labels every pixel as "
                     "soil, bedrock, sand or big rock; larger images are cut into 64x128 tiles and stitched back.")
         if not context.models.available(TASK):
             gr.Markdown(missing_model_text(TASK, context.config.public), elem_id="segment-missing")
@@ -54,7 +54,7 @@ def build_tab(context) -> None:
         opacity_now = gr.State(DEFAULT_OPACITY)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=260):
-                upload = gr.File(label=f"Mars image ({IMAGE_WORDS})", type="filepath", height=140,
+                upload = gr.File(label="Mars image", type="filepath", height=140,
                                  elem_id="segment-upload")
                 run = gr.Button("Segment", variant="primary")
                 note = gr.Markdown(elem_id="segment-note")

@@ -86,7 +86,7 @@ def build_tab(context) -> None:
             with gr.Column(scale=3):
                 table = gr.Dataframe(views.table_rows(store), headers=views.TABLE_HEADERS, interactive=False,
                                      label="Jobs (newest first; click one to follow it)", wrap=True,
-                                     column_widths=["26%", "16%", "12%", "10%", "36%"])
+                                     column_widths=["25%", "15%", "12%", "13%", "35%"])
         job_id = gr.Dropdown(label="Job", choices=[], allow_custom_value=False)
         with gr.Row():
             with gr.Column(scale=3):
@@ -98,13 +98,13 @@ def build_tab(context) -> None:
                     cancel_button = gr.Button("Cancel job", variant="stop")
                     activate_button = gr.Button("Use this ensemble for predictions")
         outputs = [table, summary, curves, log, job_id]
-        recipe.change(recipe_defaults, recipe, [epochs, members, recipe_note], api_name=False)
+        recipe.change(recipe_defaults, recipe, [epochs, members, recipe_note], api_visibility="private")
         start_button.click(start, [recipe, epochs, members, data, extra], outputs, api_name="start_training")
-        job_id.input(refresh, job_id, outputs, api_name=False)
-        table.select(_selected_job, None, job_id, api_name=False).then(refresh, job_id, outputs, api_name=False)
+        job_id.input(refresh, job_id, outputs, api_visibility="private")
+        table.select(_selected_job, None, job_id, api_visibility="private").then(refresh, job_id, outputs, api_visibility="private")
         cancel_button.click(cancel, job_id, outputs, api_name="cancel_job")
         activate_button.click(activate, job_id, None, api_name="activate_job")
-        gr.Timer(REFRESH_SECONDS).tick(refresh, job_id, outputs, api_name=False, show_progress="hidden")
+        gr.Timer(REFRESH_SECONDS).tick(refresh, job_id, outputs, api_visibility="private", show_progress="hidden")
 
 
 def _selected_job(event: gr.SelectData):
