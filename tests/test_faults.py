@@ -79,6 +79,7 @@ def files(tmp_path_factory):
     # bombs and huge dimensions
     (folder / "bomb.png").write_bytes(png_declaring(30_000, 30_000, bit_depth=1))  # 900 Mpx, ~110 kB
     (folder / "wide.png").write_bytes(png_declaring(8_000, 6_000))  # 48 Mpx: over MAX_PIXELS, under PIL's guard
+    Image.new("L", (10_000, 10_000), 128).save(folder / "square_10000.png")  # a real, complete 100 Mpx file
     # damaged
     jpeg = a_cell().read_bytes()
     (folder / "truncated.jpg").write_bytes(jpeg[: len(jpeg) * 6 // 10])
@@ -145,6 +146,7 @@ HOSTILE = {
     "empty.png": r"a decodable image \(PNG, JPEG, BMP, TIFF, GIF, WebP\); found an empty file \(0 bytes\)",
     "cells.zip": r"a decodable image \(PNG, JPEG, BMP, TIFF, GIF, WebP\); found a zip archive",
     "wide.png": r"an image of at most 40,000,000 pixels; found 8000x6000 \(48,000,000 pixels\)",
+    "square_10000.png": r"an image of at most 40,000,000 pixels; found 10000x10000 \(100,000,000 pixels\)",
     "truncated.jpg": r"a complete, decodable image; found a damaged file \(image file is truncated",
     "truncated.png": r"a complete, decodable image; found a damaged file",
 }

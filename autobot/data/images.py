@@ -58,11 +58,28 @@ def decode_image(
         # PIL's own guard fires inside Image.open, before our check sees the size: same message.
         declared = re.search(r"\((\d+) pixels\)", str(err))
         found = f"{int(declared.group(1)):,} pixels" if declared else "a decompression bomb"
+        size = _declared_size(source) if isinstance(err, Image.DecompressionBombWarning) else None
+        if size:
+            found = f"{size[0]}x{size[1]} ({size[0] * size[1]:,} pixels)"
         raise DataError(label, None, too_big, found + " declared in its header (refused before decoding)") from None
     except UnidentifiedImageError:
         raise DataError(label, None, "a decodable image (PNG, JPEG, BMP, TIFF, GIF, WebP)", _sniff(source)) from None
     except (OSError, ValueError, SyntaxError) as err:
         raise DataError(label, None, "a complete, decodable image", f"a damaged file ({_reason(err)})") from None
+
+
+def _declared_size(source: str | Path | bytes | BinaryIO) -> tuple[int, int] | None:
+    """Width and height from the header of an image PIL only warned about (nothing is decoded)."""
+    try:
+        stream = io.BytesIO(source) if isinstance(source, bytes) else source
+        if hasattr(stream, "seek"):
+            stream.seek(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                return image.size
+    except Exception:  # the size is only for the message
+        return None
 
 
 def _reason(err: BaseException) -> str:
