@@ -13,7 +13,7 @@ import pytest
 from autobot.jobs import JobStore
 from autobot.jobs.catalog import active_model_path, list_models
 from autobot.jobs.runner import Runner
-from conftest import ROOT
+from conftest import MARS_NPZ, ROOT
 from test_jobs import wait_for
 
 TINY = {"ensemble.members": "1", "train.batch_size": "16", "train.max_val": "32",
@@ -103,3 +103,57 @@ def test_members_train_as_separate_jobs_then_assemble(tiny_blood, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert [m["seed"] for m in manifest["members"]] == [1337, 1338]
     assert "epoch 1/1" not in assemble.stderr, "the assembling run found both members finished"
+
+
+JAX_PREDICT = """
+import sys, numpy as np
+from autobot.ensemble import load_ensemble
+images = np.load(sys.argv[2])
+np.save(sys.argv[3], load_ensemble(sys.argv[1]).predict(images).probs)
+"""
+
+
+@pytest.mark.parametrize("task", ["blood", "mars"])
+def test_data_parallel_training_under_jax_serves_under_tensorflow(task, tiny_blood, tmp_path):
+    """KERAS_BACKEND=jax (the GPU machines' framework): keras.distribution.DataParallel over two
+    logical CPUs, losses and metrics in pure Keras; the .keras files then serve under TensorFlow
+    with the same probabilities."""
+    pytest.importorskip("jax", reason="tests/install.sh installs jax[cpu]")
+    if task == "blood":
+        data, recipe = tiny_blood, "blood_cpu"
+        extra = [f"{key}={value}" for key, value in TINY.items()]
+        images = np.stack([np.asarray(__import__("PIL.Image").Image.open(p).convert("RGB"))
+                           for p in sorted(tiny_blood.glob("*/*.jpg"))[:6]])
+    else:
+        with np.load(MARS_NPZ) as file:
+            rows = np.arange(0, 10_000, 150)  # 67 rows spread over the file: every class, 50+ photographs
+            pairs, source = file["training_set"][rows], file["source_id"][rows]
+        data, recipe = tmp_path / "mars_small.npz", "mars_cpu"
+        np.savez(data, training_set=pairs, source_id=source)
+        # the transformer bottleneck: attention is the most backend-sensitive layer
+        extra = ["ensemble.members=1", "ensemble.models=[unet_transformer]", "train.batch_size=16",
+                 "train.model_kwargs={base_filters: 4, depth: 3}"]
+        images = pairs[:6, 0][..., None]
+    out = tmp_path / "ens"
+    args = [sys.executable, "-m", "autobot", "train", recipe, "--data", str(data), "--out", str(out),
+            "--set", "train.distribute=data_parallel", "--set", "train.epochs=4", "--set", "train.augment=null",
+            "--set", "train.warmup_epochs=0"]
+    for setting in extra:
+        args += ["--set", setting]
+    env = {**os.environ, "KERAS_BACKEND": "jax", "AUTOBOT_LOGICAL_CPUS": "2",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=400, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads((out / "runs" / "member_0" / "state.json").read_text())
+    assert state["engine"] == "DataParallel x2" and state["replicas"] == 2, state
+    losses = [row["loss"] for row in json.loads((out / "runs" / "member_0" / "history.json").read_text())]
+    assert len(losses) == 4 and losses[-1] < losses[0], losses
+
+    np.save(tmp_path / "images.npy", images)
+    subprocess.run([sys.executable, "-c", JAX_PREDICT, str(out), str(tmp_path / "images.npy"),
+                    str(tmp_path / "jax_probs.npy")], cwd=ROOT, check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "KERAS_BACKEND": "jax"})
+    from autobot.ensemble import load_ensemble
+
+    served = load_ensemble(out).predict(images).probs  # this process runs TensorFlow
+    np.testing.assert_allclose(served, np.load(tmp_path / "jax_probs.npy"), atol=2e-4)

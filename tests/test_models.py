@@ -70,6 +70,14 @@ def test_transformer_unet_saves_and_loads(tmp_path):
     keras.backend.clear_session()
     loaded = keras.models.load_model(path)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-5)
+    # A fresh process that imports only the package (as the app and `evaluate` do) must find
+    # the custom layers: this once failed for ensembles with a transformer member.
+    import subprocess
+    import sys
+
+    code = "import sys, keras, autobot.models; keras.models.load_model(sys.argv[1])"
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-1500:]
 
 
 def test_unet_rejects_indivisible_shape():

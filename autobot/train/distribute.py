@@ -79,9 +79,10 @@ def _cpus() -> list[str]:
 
 @contextlib.contextmanager
 def distribution_scope(strategy: str = "none") -> Iterator[int]:
-    """Build and compile the model inside this scope; yields the number of replicas.
+    """Build, compile and fit the model inside this scope; yields the number of replicas.
 
-    ``model.fit`` may run outside it: the model keeps its strategy.
+    Under JAX the distribution is global state that ``fit`` reads to shard each batch, so
+    fitting outside the scope would silently train on one device.
     """
     name = resolve(strategy)
     if name == "none":
@@ -105,3 +106,17 @@ def distribution_scope(strategy: str = "none") -> Iterator[int]:
         engine = tf.distribute.MirroredStrategy(gpus or _cpus())
     with engine.scope():
         yield engine.num_replicas_in_sync
+
+
+def active_engine() -> str:
+    """What distributes the computation right now, e.g. ``"DataParallel x2"`` (recorded by training)."""
+    if keras.backend.backend() == "jax":
+        current = keras.distribution.distribution()
+        return "none" if current is None else f"{type(current).__name__} x{len(current.device_mesh.devices.flat)}"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.distribute.has_strategy():
+            strategy = tf.distribute.get_strategy()
+            return f"{type(strategy).__name__} x{strategy.num_replicas_in_sync}"
+    return "none"

@@ -27,7 +27,7 @@ from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, score
 from autobot.models import build_model
 from autobot.tasks import get_task
 from autobot.train.config import TrainConfig
-from autobot.train.distribute import distribution_scope
+from autobot.train.distribute import active_engine, distribution_scope
 from autobot.train.losses import make_loss
 from autobot.train.pipeline import BatchSequence, resize_batch
 from autobot.train.schedules import WarmupCosine
@@ -166,6 +166,9 @@ class _EpochHook(keras.callbacks.Callback):
         self.monitor, self.progress, self.steps = monitor, progress, steps
         self.epoch_start = time.time()
 
+    def on_train_begin(self, logs=None):
+        self.state["engine"] = active_engine()  # observed while fitting, not what was asked for
+
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.time()
 
@@ -263,6 +266,10 @@ def train_member(
     state = {"epoch": 0, "best": None, "best_epoch": 0, "wait": 0, "stopped_early": False, "monitor": monitor}
     history: list = []
     with distribution_scope(config.distribute) as replicas:
+        for sequence in (train_seq, val_seq):
+            if sequence is not None:
+                sequence.multiple_of = replicas
+        steps = len(train_seq)
         if state_path.exists() and last_path.exists():
             state = {**state, **json.loads(state_path.read_text())}
             if (out / "history.json").exists():
@@ -277,17 +284,17 @@ def train_member(
             if config.init_from:
                 init_weights(model, config.init_from)
             _compile(model, config, dataset, train_idx, steps)
-    state["replicas"] = replicas
-    _write_json(out / "config.json", config.to_dict())
-    if aug is not None:
-        _write_json(out / "augment.json", A.to_dict(aug))
+        state["replicas"] = replicas
+        _write_json(out / "config.json", config.to_dict())
+        if aug is not None:
+            _write_json(out / "augment.json", A.to_dict(aug))
 
-    done = state["epoch"] >= config.epochs or state["stopped_early"]
-    if not done:
-        train_seq.set_epoch(state["epoch"])
-        hook = _EpochHook(out, config, state, history, monitor, progress, steps)
-        model.fit(train_seq, validation_data=val_seq, epochs=config.epochs, initial_epoch=state["epoch"],
-                  callbacks=[hook, *_tensorboard(out)], verbose=0)
+        done = state["epoch"] >= config.epochs or state["stopped_early"]
+        if not done:
+            train_seq.set_epoch(state["epoch"])
+            hook = _EpochHook(out, config, state, history, monitor, progress, steps)
+            model.fit(train_seq, validation_data=val_seq, epochs=config.epochs, initial_epoch=state["epoch"],
+                      callbacks=[hook, *_tensorboard(out)], verbose=0)
     best = out / "best.keras"
     final = best if best.exists() else last_path
     val_metrics: dict[str, Any] = {}

@@ -48,11 +48,14 @@ class BatchSequence(keras.utils.PyDataset):
         mix_alpha: Beta concentration of the mixing.
         image_size: Resize to ``(H, W)`` before augmentation, or None.
         max_steps: Serve at most this many batches per epoch.
+        multiple_of: Trim each batch to a multiple of this (the replica count: JAX's data
+            parallelism splits every batch evenly over devices). At most ``multiple_of - 1``
+            rows per epoch are left out, different ones each epoch when shuffled.
     """
 
     def __init__(self, images, targets, indices, batch_size, num_classes, segmentation=False, augment=None,
                  shuffle=True, seed=0, cutmix=0.0, mixup=0.0, mix_alpha=1.0, image_size=None, max_steps=None,
-                 **kwargs):
+                 multiple_of=1, **kwargs):
         super().__init__(**kwargs)
         self.images, self.targets = images, targets
         self.indices = np.asarray(indices, dtype=np.int64)
@@ -60,6 +63,7 @@ class BatchSequence(keras.utils.PyDataset):
         self.augment, self.shuffle, self.seed = augment, shuffle, int(seed)
         self.cutmix, self.mixup, self.mix_alpha = float(cutmix), float(mixup), float(mix_alpha)
         self.image_size, self.max_steps = image_size, max_steps
+        self.multiple_of = int(multiple_of)
         self.epoch = 0
         self._reorder()
 
@@ -74,11 +78,13 @@ class BatchSequence(keras.utils.PyDataset):
         self._reorder()
 
     def __len__(self):
-        n = math.ceil(len(self.order) / self.batch_size)
+        usable = len(self.order) // self.multiple_of * self.multiple_of
+        n = math.ceil(usable / self.batch_size)
         return min(n, self.max_steps) if self.max_steps else n
 
     def __getitem__(self, i):
         rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        rows = rows[: len(rows) // self.multiple_of * self.multiple_of]
         x = resize_batch(self.images[rows], self.image_size)
         y = self.targets[rows]
         if self.segmentation:
