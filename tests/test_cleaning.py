@@ -243,3 +243,26 @@ def test_outlier_gallery_shows_the_strongest_group_first():
                             clusters=clusters, scores=scores, seconds=0.0)
     _, rows = outlier_gallery(dataset, report)
     assert rows == [3, 2, 4, 0, 1], "groups by their strongest flag, then by score within a group"
+
+
+def test_a_real_terrain_frame_carrying_another_rows_mask_is_flagged(mars_raw, tmp_path):
+    """Image statistics cannot see a genuine Mars frame with the wrong mask; the identical mask can."""
+    from autobot.cleaning.masks import SIMPLE_MASK_LINES, mask_lines
+
+    pairs, source = mars_raw["training_set"], mars_raw["source_id"]
+    rng = np.random.default_rng(3)
+    rows = rng.choice(len(pairs), 150, replace=False)
+    chosen = pairs[rows].copy()
+    donor = next(i for i in range(2, 150) if mask_lines(chosen[i, 1]) > 3 * SIMPLE_MASK_LINES)
+    stranger = next(i for i in range(len(pairs)) if i not in set(rows.tolist()) and source[i] != source[rows[donor]])
+    band = np.zeros((64, 128), np.uint8)
+    band[20:] = 1  # a horizon over soil: a simple mask that genuine frames share
+    chosen[0, 1] = chosen[1, 1] = band
+    borrowed = np.stack([pairs[stranger, 0], chosen[donor, 1]])[None]
+    data = np.concatenate([chosen, borrowed])
+    path = tmp_path / "mars_borrowed.npz"
+    np.savez(path, training_set=data)
+    report = run_cleaning(load_dataset(path), CleaningConfig(use_cache=False))
+    reasons = {o["index"]: o["reason"] for o in report.outliers}
+    assert f"mask identical to row {donor}'s" in reasons.get(150, ""), reasons
+    assert not any("mask identical" in reasons.get(i, "") for i in (0, 1, donor)), reasons

@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from autobot.cleaning.duplicates import NEAR_THRESHOLD, find_duplicates
 from autobot.cleaning.embed import Progress, embed
+from autobot.cleaning.masks import borrowed_masks
 from autobot.cleaning.outliers import find_outliers
 from autobot.cleaning.project import project
 from autobot.cleaning.report import CleaningReport
@@ -74,6 +75,11 @@ def run_cleaning(dataset: Dataset, config: CleaningConfig | None = None,
         return _run(dataset, config, progress)
 
 
+#: Score of a row flagged only for carrying another image's mask: a structural finding, twice the
+#: flagging threshold.
+BORROWED_MASK_SCORE = 2.0
+
+
 def _run(dataset: Dataset, config: CleaningConfig, progress: Progress | None) -> CleaningReport:
     start = time.perf_counter()
 
@@ -101,10 +107,17 @@ def _run(dataset: Dataset, config: CleaningConfig, progress: Progress | None) ->
         flagged -= set(group)  # a copy of a normal image is a duplicate, not foreign content
         groups.append(group)
     conflicts = [dups.groups[k] for k in dups.conflicts if dups.groups[k] in groups]
+    score, reasons = found.score.copy(), dict(found.reasons)
+    if dataset.task.kind == "segmentation" and dataset.labelled:
+        for row, other in borrowed_masks(dataset.targets, found.score, groups).items():
+            why = f"mask identical to row {other}'s, whose image is different: the mask belongs to another image"
+            reasons[row] = f"{reasons[row]}; {why}" if row in flagged else why
+            score[row] = max(score[row], BORROWED_MASK_SCORE)
+            flagged.add(row)
     if progress:
         progress(1.0, "done")
-    outliers = [{"index": int(i), "score": round(float(found.score[i]), 4), "reason": found.reasons[int(i)]}
-                for i in found.flagged if int(i) in flagged]
+    outliers = [{"index": int(i), "score": round(float(score[i]), 4), "reason": reasons[int(i)]}
+                for i in sorted(flagged, key=lambda i: -score[i])]
     return CleaningReport(
         n=len(dataset),
         outliers=outliers,
@@ -113,7 +126,7 @@ def _run(dataset: Dataset, config: CleaningConfig, progress: Progress | None) ->
         conflicts=conflicts,
         coords=coords,
         clusters=found.clusters,
-        scores=found.score,
+        scores=score,
         seconds=time.perf_counter() - start,
         params={**asdict(config), "eps_used": found.eps, "task": dataset.task.name},
         fingerprint=dataset.fingerprint(),
