@@ -54,10 +54,13 @@ def _inputs(folder: Path) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "screenshots-shipped")
+    parser.add_argument("--explore", type=Path, help="dataset for the Data explorer (default: 400 blood rows)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="autobot-shots-"))
     files = _inputs(work)
+    if args.explore:
+        files["subset"] = args.explore.resolve()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

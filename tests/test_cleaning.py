@@ -266,3 +266,17 @@ def test_a_real_terrain_frame_carrying_another_rows_mask_is_flagged(mars_raw, tm
     reasons = {o["index"]: o["reason"] for o in report.outliers}
     assert f"mask identical to row {donor}'s" in reasons.get(150, ""), reasons
     assert not any("mask identical" in reasons.get(i, "") for i in (0, 1, donor)), reasons
+
+
+def test_a_mars_row_is_shown_with_its_mask_beside_it(mars_raw):
+    from autobot.cleaning.views import row_picture
+    from autobot.tasks import MARS
+
+    pairs = mars_raw["training_set"][:3]
+    dataset = Dataset(MARS, pairs[:, 0][..., None], pairs[:, 1], np.array(["a", "b", "c"]), "mem", "test")
+    picture = row_picture(dataset, 1)
+    assert picture.shape == (64, 128 + 4 + 128, 3)
+    assert (picture[:, :128, 0] == pairs[1, 0]).all(), "the image as it is on the left"
+    soil = pairs[1, 1] == 1
+    if soil.any():  # soil pixels take the soil colour's tint on the right
+        assert not (picture[:, 132:, :][soil] == np.repeat(pairs[1, 0][soil][:, None], 3, 1)).all()

@@ -10,7 +10,7 @@ import gradio as gr
 from autobot.cleaning import CleaningConfig, run_cleaning
 from autobot.cleaning.export import export_cleaned
 from autobot.cleaning.review import ReviewStore, default_store_path
-from autobot.cleaning.views import COLOUR_BY, duplicate_gallery, outlier_gallery, projection_figure, row_details
+from autobot.cleaning.views import COLOUR_BY, duplicate_gallery, outlier_gallery, projection_figure, row_details, row_picture
 from autobot.data.summary import format_summary, summarize
 from autobot.ui.data_tab import inspect_dataset, load_for_ui
 from autobot.ui.figures import class_balance_figure
@@ -58,8 +58,7 @@ def show_row(session, row):
     row = int(row)
     with _session_store(session) as store:
         decisions = store.decisions()
-    image = dataset.images[row]
-    return (image[..., 0] if image.shape[-1] == 1 else image), row_details(dataset, session["report"], decisions, row), row
+    return row_picture(dataset, row), row_details(dataset, session["report"], decisions, row), row
 
 
 def pick(rows, event: gr.SelectData):
