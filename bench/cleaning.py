@@ -19,7 +19,9 @@ Usage::
 ``--synthetic`` also scores both tools on contamination made by ``bench/synthetic.py``
 from the clean references (pbc96, mars_dev) with outlier sources unlike the truth files'.
 ``--holdout`` adds files made by ``bench/holdout.py``, a second generator with yet other
-sources, kept for evaluation only (thresholds are never tuned on it).
+sources, kept for evaluation only (thresholds are never tuned on it). ``hold-mars-rows`` is
+``hold-mars`` with the foreign frames' masks borrowed from rows of the file, as the challenge
+file's were.
 """
 
 from __future__ import annotations
@@ -124,6 +126,12 @@ def holdout_files(folder: Path) -> dict[str, tuple[Path, np.ndarray, np.ndarray]
     kinds = np.array(["clean"] * 1000 + ["duplicate_exact"] * 10 + ["duplicate_near"] * 10 + names)
     out["hold-mars"] = (folder / "hold_mars.npz", kinds, np.r_[dup_of, np.full(is_out.sum(), -1)])
     np.savez(out["hold-mars"][0], training_set=np.stack([imgs[..., 0], masks], 1))
+    # The same frames with their masks borrowed from rows of the file itself, as ../shared/README.md says
+    # the challenge file was made (hold-mars borrows from all of mars_dev: its donors are rarely in the file).
+    # Added after the borrowed-mask view, to measure it; hold-mars stays as it was.
+    in_file = np.r_[masks[:1020], masks[:1000][np.random.default_rng(16).choice(1000, is_out.sum())]]
+    out["hold-mars-rows"] = (folder / "hold_mars_rows.npz", kinds, out["hold-mars"][2])
+    np.savez(out["hold-mars-rows"][0], training_set=np.stack([imgs[..., 0], in_file], 1))
     return out
 
 
