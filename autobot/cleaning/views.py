@@ -70,12 +70,11 @@ def row_picture(dataset: Dataset, row: int) -> np.ndarray:
 
     A borrowed mask is only visible next to the picture it is supposed to describe.
     """
-    image = dataset.images[row]
     if dataset.task.kind != "segmentation" or not dataset.labelled:
-        return image[..., 0] if image.shape[-1] == 1 else image
+        return _thumb(dataset, row)
     from autobot.inference.segment import overlay
 
-    gray = image[..., 0]
+    gray = dataset.images[row][..., 0]
     rgb = np.repeat(gray[..., None], 3, axis=-1)
     gap = np.full((gray.shape[0], 4, 3), 255, np.uint8)
     return np.concatenate([rgb, gap, overlay(gray, dataset.targets[row], dataset.task, opacity=0.55)], axis=1)

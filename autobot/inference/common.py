@@ -107,7 +107,8 @@ def write_examples(data: str | Path, task: str, out_dir: str | Path, n: int = 4)
     files = []
     for row in rows:
         # named by the true class where there is one, so a demo shows whether the prediction is right
-        name = dataset.task.class_names[int(dataset.targets[row])] if dataset.labelled and dataset.task.kind == "classification" else task
+        by_class = dataset.labelled and dataset.task.kind == "classification"
+        name = dataset.task.class_names[int(dataset.targets[row])] if by_class else task
         file = out / f"{name}_{row}.png"
         file.write_bytes(encode_png(dataset.images[row]))
         files.append(str(file))

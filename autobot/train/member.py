@@ -257,7 +257,6 @@ def train_member(
         val_idx = _limit(np.asarray(val_idx, dtype=np.int64), config.max_val, config.seed)
         val_seq = BatchSequence(dataset.images, dataset.targets, val_idx, max(config.batch_size, 64),
                                 task.num_classes, segmentation, None, shuffle=False, image_size=size)
-    steps = len(train_seq)
     monitor = "val_miou" if segmentation else "val_accuracy"
     if val_seq is None:
         monitor = monitor.removeprefix("val_")
@@ -269,7 +268,7 @@ def train_member(
         for sequence in (train_seq, val_seq):
             if sequence is not None:
                 sequence.multiple_of = replicas
-        steps = len(train_seq)
+        steps = len(train_seq)  # after trimming to the replicas: the schedule counts these steps
         if state_path.exists() and last_path.exists():
             state = {**state, **json.loads(state_path.read_text())}
             if (out / "history.json").exists():

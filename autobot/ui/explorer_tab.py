@@ -10,7 +10,8 @@ import gradio as gr
 from autobot.cleaning import CleaningConfig, run_cleaning
 from autobot.cleaning.export import export_cleaned
 from autobot.cleaning.review import ReviewStore, default_store_path
-from autobot.cleaning.views import COLOUR_BY, duplicate_gallery, outlier_gallery, projection_figure, row_details, row_picture
+from autobot.cleaning.views import (COLOUR_BY, duplicate_gallery, outlier_gallery, projection_figure, row_details,
+                                    row_picture)
 from autobot.data.summary import format_summary, summarize
 from autobot.ui.data_tab import inspect_dataset, load_for_ui
 from autobot.ui.figures import class_balance_figure
