@@ -23,6 +23,7 @@ import numpy as np
 from autobot.atomic import atomic_path, write_text
 from autobot.augment import augment_config, build_augment
 from autobot.data import Dataset, oversample_indices
+from autobot.errors import DataError
 from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, scored_argmax, segmentation_report
 from autobot.models import build_model
 from autobot.tasks import get_task
@@ -106,8 +107,6 @@ def init_weights(model: keras.Model, source: str | Path) -> None:
     Strict, so a fine-tune never silently starts half-random: each of ``model``'s weighted
     layers must exist in the source with the same weight shapes.
     """
-    from autobot.errors import DataError
-
     path = Path(source)
     if not path.is_file():
         raise DataError(path, "init_from", "a .keras model file", "no such file")
