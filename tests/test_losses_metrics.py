@@ -12,6 +12,7 @@ from autobot.evaluate.metrics import (
     per_class_iou,
     pixel_accuracy,
     scored_argmax,
+    segmentation_report,
 )
 from autobot.train.losses import make_loss
 
@@ -52,7 +53,7 @@ def test_class_weights_scale_cross_entropy():
     assert float(make_loss("ce", class_weights=[1.0, 3.0])(y, p)) == pytest.approx(3 * base, rel=1e-5)
 
 
-@pytest.mark.parametrize("spec", ["ce", "focal", "dice", "focal+dice", "ce+dice"])
+@pytest.mark.parametrize("spec", ["ce", "focal", "dice", "lovasz", "focal+dice", "ce+dice", "focal+lovasz"])
 def test_background_pixels_carry_no_loss(spec):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 5, (2, 8, 8))
@@ -65,6 +66,27 @@ def test_background_pixels_carry_no_loss(spec):
     assert np.isfinite(float(loss(only_background, p)))
 
 
+def test_lovasz_is_one_minus_miou_for_hard_predictions():
+    """On one-hot predictions the Lovasz extension is exactly the Jaccard loss it extends."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 5, (3, 16, 32))
+    predicted = rng.integers(1, 5, (3, 16, 32))
+    predicted[truth == 4] = 4  # some classes nearly right, others not
+    loss = make_loss("lovasz", ignore_label=0)
+    report = segmentation_report(truth, predicted, ["background", "soil", "bedrock", "sand", "big_rock"], 0)
+    assert float(loss(truth, np.eye(5, dtype="float32")[predicted])) == pytest.approx(1 - report["miou"], abs=1e-5)
+    assert float(loss(truth, np.eye(5, dtype="float32")[np.where(truth == 0, 2, truth)])) == pytest.approx(0, abs=1e-6)
+
+
+def test_lovasz_falls_as_probabilities_move_toward_the_truth():
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 5, (2, 8, 8))
+    noise = rng.dirichlet(np.ones(5), (2, 8, 8)).astype("float32")
+    loss = make_loss("lovasz", ignore_label=0)
+    values = [float(loss(truth, (1 - a) * noise + a * _probs(truth, 5))) for a in (0.0, 0.3, 0.6, 0.9)]
+    assert values == sorted(values, reverse=True) and values[0] - values[-1] > 0.3
+
+
 def test_label_smoothing_raises_loss_of_confident_right_answer():
     y = np.array([0, 1])
     p = np.array([[0.99, 0.01], [0.01, 0.99]], dtype="float32")
@@ -73,7 +95,7 @@ def test_label_smoothing_raises_loss_of_confident_right_answer():
 
 def test_bad_loss_spec():
     with pytest.raises(ValueError, match="expected terms"):
-        make_loss("ce+lovasz")
+        make_loss("ce+hinge")
 
 
 def test_miou_hand_example():
