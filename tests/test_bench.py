@@ -63,3 +63,21 @@ def test_training_bench_refuses_an_unknown_model(tmp_path):
     done = subprocess.run([sys.executable, "bench/training.py", "--models", "resnet9000", "--out", str(tmp_path / "x.json")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "unknown model(s) ['resnet9000']" in done.stderr
+
+
+def test_mars_postprocess_bench_scores_each_step_on_the_half_it_was_not_tuned_on(tiny_models, mars_raw, tmp_path):
+    import numpy as np
+
+    rows = np.arange(0, 640, 10)  # the rows tiny_models' Mars ensemble was trained on, in the course's layout
+    data = tmp_path / "mars_rows.npz"
+    np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
+    out = tmp_path / "post.json"
+    stdout = _run("mars_postprocess.py", "--models", str(tiny_models / "mars"), "--data", str(data), "--out", str(out))
+    result = json.loads(out.read_text())
+    assert set(result["halves"]) == {"tuned_on_A_scored_on_B", "tuned_on_B_scored_on_A"}
+    for half in result["halves"].values():
+        assert half["class_bias"][0] == 0.0 and len(half["class_bias"]) == 5
+        assert half["class_bias_tuned_half"] >= 0 and 0 <= half["class_bias_scored"]["miou"] <= 1
+        assert half["sigma"] in (0.0, 1.0, 2.0, 3.0, 4.0)
+    assert 0 <= result["plain"]["miou"] <= 1 and result["n"] < len(rows)
+    assert "plain mIoU" in stdout and "class bias" in stdout
