@@ -59,6 +59,22 @@ def test_heldout_refuses_data_the_ensemble_was_not_trained_on(tiny_models):
     assert result.returncode == 2 and "[--heldout]" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_trained_and_heldout_rows_partition_the_file_the_ensemble_was_trained_on(tiny_models, mars_raw, tmp_path):
+    rows = np.arange(0, 640, 10)  # the rows of tiny_models' Mars ensemble, in the course's layout
+    data = tmp_path / "mars_rows.npz"
+    np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
+    common = ("--task", "mars", "--data", str(data), "--models", str(tiny_models / "mars"))
+    reports = {}
+    for part in ("--heldout", "--trained"):
+        result = run_evaluate(*common, part)
+        assert result.returncode == 0, result.stderr[-1500:]
+        reports[part] = json.loads(result.stdout)
+    assert reports["--heldout"]["n"] + reports["--trained"]["n"] == len(rows)
+    assert 0 < reports["--heldout"]["n"] < reports["--trained"]["n"]
+    both = run_evaluate(*common, "--heldout", "--trained")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
 def test_predict_refuses_an_ensemble_of_the_other_task(tiny_models, tmp_path):
     result = subprocess.run([sys.executable, "-m", "autobot", "predict", "--task", "blood", "--data", str(BLOOD_NPZ),
                              "--models", str(tiny_models / "mars"), "--out", str(tmp_path / "p.npz")],

@@ -16,8 +16,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_ensemble_arguments(parser, data_help="a labelled dataset file or folder")
     parser.add_argument("--limit", type=int, help="score only the first N rows")
-    parser.add_argument("--heldout", action="store_true",
-                        help="score only the rows the ensemble held out for validation (same data file it was trained on)")
+    rows = parser.add_mutually_exclusive_group()
+    rows.add_argument("--heldout", action="store_true",
+                      help="score only the rows the ensemble held out for validation (same data file it was trained on)")
+    rows.add_argument("--trained", action="store_true",
+                      help="score only the rows of its training split: near the --heldout score means the models "
+                           "underfit (more capacity helps), far above it means they overfit")
     parser.add_argument("--corrupt", type=int, choices=(1, 2, 3),
                         help="score corrupted copies (noise, blur, JPEG, brightness/contrast, hue, rotation) at this severity")
     parser.set_defaults(run=run)
@@ -39,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     ensemble = load_task_ensemble(args.task, args.models)
     dataset = load_dataset(args.data, args.task, split=args.split)
-    if args.heldout:
-        dataset = heldout_rows(ensemble, dataset, args.data)
+    if args.heldout or args.trained:
+        dataset = split_rows(ensemble, dataset, args.data, "trained" if args.trained else "heldout")
     if args.limit:
         dataset = dataset.take(list(range(min(args.limit, len(dataset)))))
     extra = {}
@@ -61,13 +65,22 @@ def run(args: argparse.Namespace) -> int:
 
 def heldout_rows(ensemble, dataset, data_path):
     """The validation rows of the split the ensemble was trained with (refused for other data)."""
+    return split_rows(ensemble, dataset, data_path, "heldout")
+
+
+def split_rows(ensemble, dataset, data_path, part: str):
+    """The ``"heldout"`` (validation) or ``"trained"`` rows of the split the ensemble was trained with.
+
+    Bagged members each saw a bootstrap sample of the training rows, so ``"trained"`` mixes rows a
+    member saw with rows it did not; it still bounds how well the models fit their data.
+    """
     from autobot.data import train_val_indices
     from autobot.errors import DataError
 
     trained_on = ensemble.manifest.get("data", {}).get("fingerprint")
     if trained_on != dataset.fingerprint():
-        raise DataError(data_path, "--heldout", f"the data this ensemble was trained on (fingerprint {trained_on})",
+        raise DataError(data_path, f"--{part}", f"the data this ensemble was trained on (fingerprint {trained_on})",
                         f"other data (fingerprint {dataset.fingerprint()})")
     config = ensemble.manifest["config"]
-    _, val_idx = train_val_indices(dataset, config["val_fraction"], config["seed"])
-    return dataset.take(val_idx)
+    train_idx, val_idx = train_val_indices(dataset, config["val_fraction"], config["seed"])
+    return dataset.take(train_idx if part == "trained" else val_idx)
