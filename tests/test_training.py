@@ -144,6 +144,45 @@ def test_evaluate_cli_json(task, ensembles, data_files, capsys):
     assert report["n"] == 64
 
 
+def test_assemble_serves_members_of_two_ensembles_as_one(ensembles, data_files, tmp_path, capsys):
+    """Member 1 of one run and member 0 of another, trained on the same split: one folder, same outputs."""
+    other = tmp_path / "other"
+    shutil.copytree(ensembles["mars"], other)
+    out = tmp_path / "mix"
+    assert main(["assemble", "--out", str(out), "--data", str(data_files["mars"]),
+                 f"{ensembles['mars']}:1", str(other)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [m["model"] for m in manifest["members"]] == ["dual_unet", "unet"]
+    assert [m["source"]["member"] for m in manifest["members"]] == [1, 0]
+    assert manifest["data"] == json.loads((other / "manifest.json").read_text())["data"]
+    assert printed["val_metrics"] == manifest["val_metrics"] and 0 <= manifest["val_metrics"]["miou"] <= 1
+    images = load_dataset(data_files["mars"], "mars").images[:4]
+    mixed = load_ensemble(out).predict(images)
+    parts = [load_ensemble(ensembles["mars"]).predict(images).member_probs[1],
+             load_ensemble(other).predict(images).member_probs[0]]
+    np.testing.assert_allclose(mixed.probs, np.mean(parts, 0), atol=1e-5)
+    # heldout rows of the mix are those of its sources
+    assert main(["evaluate", "--task", "mars", "--data", str(data_files["mars"]), "--models", str(out),
+                 "--heldout"]) == 0
+    assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(manifest["val_metrics"]["miou"], abs=1e-6)
+    keras.backend.clear_session()
+
+
+def test_assemble_refuses_members_trained_on_another_split(ensembles, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(ensembles["mars"], other, ignore=shutil.ignore_patterns("runs"))
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["config"]["seed"] = 7
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["assemble", "--out", str(tmp_path / "mix"), f"{ensembles['mars']}:0", f"{other}:1"]) == 2
+    err = capsys.readouterr().err
+    assert "[config.seed]" in err and "validation split" in err and "found 7" in err
+    assert not (tmp_path / "mix" / "manifest.json").exists()
+    assert main(["assemble", "--out", str(tmp_path / "mix"), f"{ensembles['mars']}:5"]) == 2
+    assert "a member 5" in capsys.readouterr().err
+
+
 def test_evaluate_cli_bad_models_dir_exits_2(data_files, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "autobot", "evaluate", "--task", "mars", "--data",
                            str(data_files["mars"]), "--models", str(tmp_path / "missing")],

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from autobot import __version__
-from autobot.cli import clean, evaluate, info, jobs, predict, train
+from autobot.cli import assemble, clean, evaluate, info, jobs, predict, train
 from autobot.errors import DataError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = (info, clean, train, evaluate, predict, jobs)
+COMMANDS = (info, clean, train, assemble, evaluate, predict, jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,18 +69,6 @@ def heldout_rows(ensemble, dataset, data_path):
 
 
 def split_rows(ensemble, dataset, data_path, part: str):
-    """The ``"heldout"`` (validation) or ``"trained"`` rows of the split the ensemble was trained with.
+    from autobot.ensemble.bagging import split_rows as rows_of
 
-    Bagged members each saw a bootstrap sample of the training rows, so ``"trained"`` mixes rows a
-    member saw with rows it did not; it still bounds how well the models fit their data.
-    """
-    from autobot.data import train_val_indices
-    from autobot.errors import DataError
-
-    trained_on = ensemble.manifest.get("data", {}).get("fingerprint")
-    if trained_on != dataset.fingerprint():
-        raise DataError(data_path, f"--{part}", f"the data this ensemble was trained on (fingerprint {trained_on})",
-                        f"other data (fingerprint {dataset.fingerprint()})")
-    config = ensemble.manifest["config"]
-    train_idx, val_idx = train_val_indices(dataset, config["val_fraction"], config["seed"])
-    return dataset.take(train_idx if part == "trained" else val_idx)
+    return rows_of(ensemble, dataset, part, data_path)

@@ -250,6 +250,21 @@ def save_for_serving(checkpoint: str | Path, target: str | Path) -> Path:
     return target
 
 
+def split_rows(ensemble: Ensemble, dataset: Dataset, part: str = "heldout", source: Any = None) -> Dataset:
+    """The ``"heldout"`` (validation) or ``"trained"`` rows of the split the ensemble was trained with.
+
+    Refused for other data. Bagged members each saw a bootstrap sample of the training rows, so
+    ``"trained"`` mixes rows a member saw with rows it did not; it still bounds how well they fit.
+    """
+    trained_on = ensemble.manifest.get("data", {}).get("fingerprint")
+    if trained_on != dataset.fingerprint():
+        raise DataError(source or dataset.source, f"--{part}", f"the data this ensemble was trained on "
+                        f"(fingerprint {trained_on})", f"other data (fingerprint {dataset.fingerprint()})")
+    config = ensemble.manifest["config"]
+    train_idx, val_idx = train_val_indices(dataset, config["val_fraction"], config["seed"])
+    return dataset.take(train_idx if part == "trained" else val_idx)
+
+
 def load_task_ensemble(task: str, path: str | Path | None = None) -> "Ensemble":
     """The ensemble at ``path`` (default: the shipped one for ``task``), refused if it serves another task."""
     from autobot.jobs.catalog import SHIPPED_DIR

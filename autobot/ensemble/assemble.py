@@ -1,0 +1,96 @@
+"""Assemble an ensemble folder from members of other ensemble folders.
+
+Members trained by different runs (another width, more epochs, a later session) can be served
+together when they share the task, the input shape and the train/validation split of the same
+data: then the held-out rows are held out for every member, and ``evaluate --heldout`` stays honest.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autobot import __version__
+from autobot.ensemble.bagging import MANIFEST, _member_val_metrics, _read_manifest, load_ensemble, split_rows
+from autobot.errors import DataError
+from autobot.train.member import _write_json
+
+__all__ = ["assemble_ensemble", "parse_pick"]
+
+#: What every source must agree on, as (where in the manifest, what it means).
+_MUST_MATCH = (
+    (("task",), "the task"),
+    (("classes",), "the class list"),
+    (("input_shape",), "the input shape"),
+    (("data", "fingerprint"), "the training data"),
+    (("config", "val_fraction"), "the validation split"),
+    (("config", "seed"), "the validation split"),
+)
+
+
+def parse_pick(text: str) -> tuple[Path, int]:
+    """``"runs/ens:2"`` -> member 2 of ``runs/ens``; ``"runs/ens"`` alone means member 0."""
+    folder, _, index = text.rpartition(":") if ":" in text else (text, "", "0")
+    if not index.isdigit():
+        raise DataError(text, None, "FOLDER or FOLDER:MEMBER_INDEX (e.g. runs/ens:2)", repr(text))
+    return Path(folder), int(index)
+
+
+def _get(manifest: dict[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        manifest = manifest.get(key, {}) if isinstance(manifest, dict) else {}
+    return manifest if manifest != {} else None
+
+
+def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Path, dataset=None) -> Path:
+    """Copy the picked members into a new ensemble folder with one manifest.
+
+    Args:
+        picks: ``(ensemble folder, member index)`` pairs, in the order they are served.
+        out_dir: The new folder (must not hold a manifest yet).
+        dataset: The data they were trained on; when given, the manifest's ``val_metrics``
+            (ensemble and each member) are recomputed on the shared held-out rows.
+
+    Returns:
+        ``out_dir``.
+    """
+    if not picks:
+        raise DataError(out_dir, "members", "at least one FOLDER:INDEX to assemble", "none")
+    out = Path(out_dir)
+    if (out / MANIFEST).exists():
+        raise DataError(out / MANIFEST, None, "a new folder for the assembled ensemble", "an existing ensemble")
+    sources = [(Path(folder), index, _read_manifest(Path(folder))) for folder, index in picks]
+    first_folder, _, first = sources[0]
+    for folder, index, manifest in sources:
+        for keys, meaning in _MUST_MATCH:
+            if _get(manifest, keys) != _get(first, keys):
+                raise DataError(folder / MANIFEST, ".".join(keys), f"{_get(first, keys)!r} as in {first_folder} "
+                                f"(members must share {meaning})", repr(_get(manifest, keys)))
+        if index >= len(manifest["members"]):
+            raise DataError(folder / MANIFEST, "members", f"a member {index}", f"{len(manifest['members'])} members")
+    out.mkdir(parents=True, exist_ok=True)
+    members = []
+    for i, (folder, index, manifest) in enumerate(sources):
+        entry = dict(manifest["members"][index])
+        shutil.copyfile(folder / entry["file"], out / f"member_{i}.keras")
+        entry.update(file=f"member_{i}.keras", source={"ensemble": str(folder), "member": index,
+                                                        "recipe": manifest.get("recipe", {})})
+        members.append(entry)
+    assembled = {key: value for key, value in first.items() if key not in ("members", "val_metrics", "train_seconds")}
+    assembled.update(members=members, assembled_from=[f"{folder}:{index}" for folder, index, _ in sources],
+                     created=datetime.now(timezone.utc).isoformat(timespec="seconds"), autobot_version=__version__)
+    _write_json(out / MANIFEST, assembled)
+    if dataset is not None:
+        ensemble = load_ensemble(out)
+        rows = split_rows(ensemble, dataset, "heldout")
+        prediction = ensemble.predict(rows.images)
+        for entry, probs in zip(members, prediction.member_probs):
+            entry["val_metrics"] = _member_val_metrics(ensemble.task, probs, rows.targets)
+        assembled["val_metrics"] = _member_val_metrics(ensemble.task, np.asarray(prediction.probs), rows.targets)
+        _write_json(out / MANIFEST, assembled)
+    return out
