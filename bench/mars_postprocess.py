@@ -70,12 +70,11 @@ def main() -> int:
 
     import numpy as np
 
-    from autobot.cli.evaluate import heldout_rows
     from autobot.data import load_dataset
-    from autobot.ensemble import load_task_ensemble
+    from autobot.ensemble import load_task_ensemble, split_rows
 
     ensemble = load_task_ensemble("mars", args.models)
-    rows = heldout_rows(ensemble, load_dataset(args.data, "mars"), args.data)
+    rows = split_rows(ensemble, load_dataset(args.data, "mars"), "heldout", source=args.data)
     probs, truth, names = ensemble.predict(rows.images).probs, rows.targets, list(ensemble.task.class_names)
     photos = np.unique(rows.groups)
     np.random.default_rng(0).shuffle(photos)

@@ -38,13 +38,13 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
 
 def run(args: argparse.Namespace) -> int:
     from autobot.data import load_dataset
-    from autobot.ensemble import load_task_ensemble
+    from autobot.ensemble import load_task_ensemble, split_rows
 
     start = time.time()
     ensemble = load_task_ensemble(args.task, args.models)
     dataset = load_dataset(args.data, args.task, split=args.split)
     if args.heldout or args.trained:
-        dataset = split_rows(ensemble, dataset, args.data, "trained" if args.trained else "heldout")
+        dataset = split_rows(ensemble, dataset, "trained" if args.trained else "heldout", source=args.data)
     if args.limit:
         dataset = dataset.take(list(range(min(args.limit, len(dataset)))))
     extra = {}
@@ -62,13 +62,3 @@ def run(args: argparse.Namespace) -> int:
                       "seconds": round(time.time() - start, 2)}))
     return 0
 
-
-def heldout_rows(ensemble, dataset, data_path):
-    """The validation rows of the split the ensemble was trained with (refused for other data)."""
-    return split_rows(ensemble, dataset, data_path, "heldout")
-
-
-def split_rows(ensemble, dataset, data_path, part: str):
-    from autobot.ensemble.bagging import split_rows as rows_of
-
-    return rows_of(ensemble, dataset, part, data_path)

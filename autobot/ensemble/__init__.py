@@ -1,6 +1,9 @@
-"""Bagged ensembles: ``train_ensemble`` writes a folder, ``load_ensemble`` reads it back."""
+"""Bagged ensembles: ``train_ensemble`` writes a folder, ``load_ensemble`` reads it back,
+``assemble_ensemble`` joins members of several folders into one."""
 
-from autobot.ensemble.bagging import (Ensemble, EnsemblePrediction, load_ensemble, load_task_ensemble,
+from autobot.ensemble.assemble import assemble_ensemble
+from autobot.ensemble.bagging import (Ensemble, EnsemblePrediction, load_ensemble, load_task_ensemble, split_rows,
                                       train_ensemble)
 
-__all__ = ["Ensemble", "EnsemblePrediction", "load_ensemble", "load_task_ensemble", "train_ensemble"]
+__all__ = ["Ensemble", "EnsemblePrediction", "assemble_ensemble", "load_ensemble", "load_task_ensemble",
+           "split_rows", "train_ensemble"]
