@@ -169,6 +169,26 @@ def test_assemble_serves_members_of_two_ensembles_as_one(ensembles, data_files, 
     keras.backend.clear_session()
 
 
+def test_assemble_float16_halves_the_members_and_keeps_their_predictions(ensembles, data_files, tmp_path, capsys):
+    out = tmp_path / "half"
+    assert main(["assemble", "--out", str(out), "--weights-dtype", "float16", "--data", str(data_files["mars"]),
+                 f"{ensembles['mars']}:0", f"{ensembles['mars']}:1"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [m["weights_dtype"] for m in manifest["members"]] == ["float16", "float16"]
+    for i in range(2):
+        assert (out / f"member_{i}.keras").stat().st_size < (ensembles["mars"] / f"member_{i}.keras").stat().st_size
+    assert all(w.dtype == "float32" for w in keras.models.load_model(out / "member_0.keras").weights)
+    images = load_dataset(data_files["mars"], "mars").images[:8]
+    half, full = load_ensemble(out).predict(images), load_ensemble(ensembles["mars"]).predict(images)
+    np.testing.assert_allclose(half.probs, full.probs, atol=2e-2)
+    assert (np.argmax(half.probs, -1) == np.argmax(full.probs, -1)).mean() > 0.99
+    assert main(["evaluate", "--task", "mars", "--data", str(data_files["mars"]), "--models", str(out),
+                 "--heldout"]) == 0
+    full_miou = json.loads((ensembles["mars"] / "manifest.json").read_text())["val_metrics"]["miou"]
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["miou"] == pytest.approx(full_miou, abs=5e-3)
+    keras.backend.clear_session()
+
+
 def test_assemble_refuses_members_trained_on_another_split(ensembles, tmp_path, capsys):
     other = tmp_path / "other"
     shutil.copytree(ensembles["mars"], other, ignore=shutil.ignore_patterns("runs"))

@@ -16,6 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("members", nargs="+", metavar="FOLDER[:INDEX]", help="a member of an ensemble folder (index 0 if left out)")
     parser.add_argument("--out", required=True, help="the new ensemble folder")
     parser.add_argument("--data", help="the data they were trained on: recompute validation metrics on its held-out rows")
+    parser.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
+                        help="float16 stores the members at half the size; they still compute in float32")
     parser.set_defaults(run=run)
 
 
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         from autobot.ensemble.bagging import _read_manifest
 
         dataset = load_dataset(args.data, _read_manifest(picks[0][0])["task"])
-    out = assemble_ensemble(picks, args.out, dataset)
+    out = assemble_ensemble(picks, args.out, dataset, weights_dtype=args.weights_dtype)
     manifest = json.loads((out / "manifest.json").read_text())
     print(json.dumps({"out": str(out), "members": manifest["assembled_from"],
                       "val_metrics": manifest.get("val_metrics")}))

@@ -17,6 +17,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.ensemble.bagging import MANIFEST, _member_val_metrics, _read_manifest, load_ensemble, split_rows
+from autobot.ensemble.storage import WEIGHTS_DTYPES, store_weights_as, stored_weights_dtype
 from autobot.errors import DataError
 from autobot.train.member import _write_json
 
@@ -47,7 +48,8 @@ def _get(manifest: dict[str, Any], keys: Sequence[str]) -> Any:
     return manifest if manifest != {} else None
 
 
-def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Path, dataset=None) -> Path:
+def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Path, dataset=None,
+                      weights_dtype: str = "float32") -> Path:
     """Copy the picked members into a new ensemble folder with one manifest.
 
     Args:
@@ -55,6 +57,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
         out_dir: The new folder (must not hold a manifest yet).
         dataset: The data they were trained on; when given, the manifest's ``val_metrics``
             (ensemble and each member) are recomputed on the shared held-out rows.
+        weights_dtype: ``"float16"`` stores the members' weights at half the size (they still
+            compute in float32; see :mod:`autobot.ensemble.storage`).
 
     Returns:
         ``out_dir``.
@@ -62,6 +66,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
     if not picks:
         raise DataError(out_dir, "members", "at least one FOLDER:INDEX to assemble", "none")
     out = Path(out_dir)
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise DataError(out_dir, "weights_dtype", f"one of {', '.join(WEIGHTS_DTYPES)}", repr(weights_dtype))
     if (out / MANIFEST).exists():
         raise DataError(out / MANIFEST, None, "a new folder for the assembled ensemble", "an existing ensemble")
     sources = [(Path(folder), index, _read_manifest(Path(folder))) for folder, index in picks]
@@ -78,8 +84,9 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
     for i, (folder, index, manifest) in enumerate(sources):
         entry = dict(manifest["members"][index])
         shutil.copyfile(folder / entry["file"], out / f"member_{i}.keras")
-        entry.update(file=f"member_{i}.keras", source={"ensemble": str(folder), "member": index,
-                                                        "recipe": manifest.get("recipe", {})})
+        store_weights_as(out / f"member_{i}.keras", weights_dtype)
+        entry.update(file=f"member_{i}.keras", weights_dtype=stored_weights_dtype(out / f"member_{i}.keras"),
+                     source={"ensemble": str(folder), "member": index, "recipe": manifest.get("recipe", {})})
         members.append(entry)
     assembled = {key: value for key, value in first.items() if key not in ("members", "val_metrics", "train_seconds")}
     assembled.update(members=members, assembled_from=[f"{folder}:{index}" for folder, index, _ in sources],
