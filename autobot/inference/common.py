@@ -30,17 +30,18 @@ def forward(ensemble: Ensemble, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3:
         x = x[..., None]
-    out = []
-    for model in ensemble.members:
-        chunks = []
+    out = None  # filled in place: no concatenate or stack copies of (M, N, H, W, K) probabilities
+    for m, model in enumerate(ensemble.members):
         for start in range(0, len(x), BUCKETS[-1]):
             chunk = x[start : start + BUCKETS[-1]]
-            size = _bucket(len(chunk))
-            if size > len(chunk):
-                chunk = np.concatenate([chunk, np.zeros((size - len(chunk), *chunk.shape[1:]), np.float32)])
-            chunks.append(np.asarray(model.predict_on_batch(chunk))[: min(len(x) - start, BUCKETS[-1])])
-        out.append(np.concatenate(chunks).astype(np.float32))
-    return np.stack(out)
+            n = len(chunk)
+            if _bucket(n) > n:
+                chunk = np.concatenate([chunk, np.zeros((_bucket(n) - n, *chunk.shape[1:]), np.float32)])
+            probs = np.asarray(model.predict_on_batch(chunk))[:n]
+            if out is None:
+                out = np.empty((len(ensemble.members), len(x), *probs.shape[1:]), np.float32)
+            out[m, start : start + n] = probs
+    return out if out is not None else np.zeros((len(ensemble.members), 0), np.float32)
 
 
 def entropy(probs: np.ndarray) -> np.ndarray:
