@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autobot.errors import DataError
 from autobot.atomic import atomic_path
+from autobot.errors import DataError
 
 __all__ = ["WEIGHTS_DTYPES", "store_weights_as", "stored_weights_dtype"]
 
@@ -42,11 +42,11 @@ def store_weights_as(path: str | Path, dtype: str = "float16") -> Path:
             entries = [(info, archive.read(info.filename)) for info in archive.infolist()]
     except zipfile.BadZipFile as err:
         raise DataError(path, None, "a Keras 3 .keras archive (a zip file)", str(err)) from err
-    if _WEIGHTS not in {info.filename for info, _ in entries}:
+    contents = {info.filename: data for info, data in entries}
+    if _WEIGHTS not in contents:
         raise DataError(path, _WEIGHTS, "a Keras 3 .keras archive with its weights file", "no weights file")
     weights = io.BytesIO()
-    with h5py.File(io.BytesIO(dict((info.filename, data) for info, data in entries)[_WEIGHTS]), "r") as fin, \
-            h5py.File(weights, "w") as fout:
+    with h5py.File(io.BytesIO(contents[_WEIGHTS]), "r") as fin, h5py.File(weights, "w") as fout:
         _copy_group(fin, fout, np.dtype(dtype))
     halved = weights.getvalue()
     with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
