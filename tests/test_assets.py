@@ -1,4 +1,4 @@
-"""The shipped ensembles: within the size budget, loadable, and described by cards that match their manifests."""
+"""The shipped ensembles: within the size budget, and described by manifests and cards that match their files."""
 
 from __future__ import annotations
 

@@ -34,9 +34,9 @@ def forward(ensemble: Ensemble, x: np.ndarray) -> np.ndarray:
     for m, model in enumerate(ensemble.members):
         for start in range(0, len(x), BUCKETS[-1]):
             chunk = x[start : start + BUCKETS[-1]]
-            n = len(chunk)
-            if _bucket(n) > n:
-                chunk = np.concatenate([chunk, np.zeros((_bucket(n) - n, *chunk.shape[1:]), np.float32)])
+            n, size = len(chunk), _bucket(len(chunk))
+            if size > n:
+                chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), np.float32)])
             probs = np.asarray(model.predict_on_batch(chunk))[:n]
             if out is None:
                 out = np.empty((len(ensemble.members), len(x), *probs.shape[1:]), np.float32)
