@@ -26,6 +26,7 @@ from autobot import __version__
 from autobot.data import Dataset, train_val_indices
 from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
+from autobot.models.fold import fold_batchnorm
 from autobot.tasks import TaskSpec, get_task
 from autobot.train.config import TrainConfig
 from autobot.train.member import ProgressFn, _limit, _save_model, _write_json, predict_probs, train_member
@@ -303,7 +304,11 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def load_ensemble(path: str | Path) -> Ensemble:
-    """Load an ensemble folder; a missing or corrupt manifest or member raises DataError."""
+    """Load an ensemble folder for inference; a missing or corrupt manifest or member raises DataError.
+
+    Members come back with their BatchNormalization folded into the convolutions
+    (``autobot.models.fold``): same predictions, faster serving. Training reads the member files.
+    """
     import autobot.models  # noqa: F401  (registers custom layers before deserializing)
     import autobot.train.losses  # noqa: F401
     import autobot.evaluate.metrics  # noqa: F401
@@ -320,7 +325,8 @@ def load_ensemble(path: str | Path) -> Ensemble:
         if not file.is_file():
             raise DataError(file, f"members[{i}]", "a .keras model file", "no such file")
         try:
-            members.append(keras.models.load_model(file, compile=False))
+            model = keras.models.load_model(file, compile=False)
         except Exception as err:  # noqa: BLE001  (any unreadable model is a data problem for the user)
             raise DataError(file, f"members[{i}]", "a Keras model file", f"unreadable ({type(err).__name__})") from None
+        members.append(fold_batchnorm(model))
     return Ensemble(task, members, manifest, path)
