@@ -94,3 +94,8 @@ def test_nothing_to_fold_returns_the_model_itself():
     sequential = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3),
                                    keras.layers.BatchNormalization()])
     assert fold_batchnorm(sequential) is sequential
+
+
+def test_imagenet_backbone_nested_as_one_layer_is_left_as_it_is():
+    model = build_model("mobilenetv3small", input_shape=(96, 96, 3), num_classes=8, weights=None)
+    assert fold_batchnorm(model) is model
