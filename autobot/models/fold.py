@@ -130,9 +130,13 @@ def _tensors(node: Any):
             yield from _tensors(value)
 
 
+def _is_triple(spec: Any) -> bool:
+    return isinstance(spec, (list, tuple)) and len(spec) == 3 and isinstance(spec[0], str)
+
+
 def _outputs(spec: Any) -> list[Any]:
     """The ``[layer, node, tensor]`` triples of ``output_layers`` (one triple, or a nest of them)."""
-    if isinstance(spec, (list, tuple)) and len(spec) == 3 and isinstance(spec[0], str):
+    if _is_triple(spec):
         return [spec]
     if isinstance(spec, dict):
         return [triple for value in spec.values() for triple in _outputs(value)]
@@ -145,12 +149,11 @@ def _rename_history(config: dict[str, Any], removed: dict[str, str]) -> None:
         for tensor in _tensors(entry.get("inbound_nodes", [])):
             if tensor["keras_history"][0] in removed:
                 tensor["keras_history"] = [removed[tensor["keras_history"][0]], 0, 0]
-    if any(output[0] in removed for output in _outputs(config["output_layers"])):
-        config["output_layers"] = _renamed_outputs(config["output_layers"], removed)
+    config["output_layers"] = _renamed_outputs(config["output_layers"], removed)
 
 
 def _renamed_outputs(spec: Any, removed: dict[str, str]) -> Any:
-    if isinstance(spec, (list, tuple)) and len(spec) == 3 and isinstance(spec[0], str):
+    if _is_triple(spec):
         return [removed[spec[0]], 0, 0] if spec[0] in removed else spec
     if isinstance(spec, dict):
         return {key: _renamed_outputs(value, removed) for key, value in spec.items()}
