@@ -138,3 +138,18 @@ def test_a_16_bit_tiff_decodes_and_segments(tmp_path, mars, mars_raw):
     assert "rescaled" in note
     assert segment(mars, image).labels.shape == (64, 128)
     assert load_blood_image(tmp_path / "frame.tif")[0].shape == (96, 96, 3)
+
+
+def test_segment_and_classify_combine_members_by_the_ensemble_rule(tiny_models, mars_raw, blood_raw):
+    from autobot.ensemble import load_ensemble
+    from autobot.ensemble.combine import combine_probs
+
+    mars, blood = load_ensemble(tiny_models / "mars"), load_ensemble(tiny_models / "blood")
+    mars.combine = blood.combine = "geometric"
+    image = mars_raw["training_set"][:, 0][0]
+    reference = mars.predict(image)
+    np.testing.assert_allclose(reference.probs, combine_probs(reference.member_probs, "geometric"), atol=1e-6)
+    np.testing.assert_allclose(segment(mars, image).probs, reference.probs[0], atol=1e-5)
+    result = classify(blood, blood_raw["images"][0])
+    np.testing.assert_allclose(result.probs, combine_probs(result.member_probs, "geometric"), atol=1e-6)
+    np.testing.assert_allclose(result.probs, blood.predict(blood_raw["images"][0]).probs[0], atol=1e-5)

@@ -14,6 +14,7 @@ import pytest
 from autobot.cli import main
 from autobot.data import load_dataset, train_val_indices
 from autobot.ensemble import load_ensemble, train_ensemble
+from autobot.ensemble.combine import combine_probs
 from autobot.errors import DataError
 from autobot.train.config import TrainConfig
 from autobot.train.member import train_member
@@ -189,6 +190,35 @@ def test_assemble_float16_halves_the_members_and_keeps_their_predictions(ensembl
     keras.backend.clear_session()
 
 
+def test_assemble_geometric_combines_by_the_manifest_rule_and_evaluate_can_override_it(ensembles, data_files,
+                                                                                       tmp_path, capsys):
+    out = tmp_path / "geo"
+    assert main(["assemble", "--out", str(out), "--combine", "geometric", "--data", str(data_files["mars"]),
+                 f"{ensembles['mars']}:0", f"{ensembles['mars']}:1"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["combine"] == printed["combine"] == "geometric"
+    assert json.loads((ensembles["mars"] / "manifest.json").read_text())["combine"] == "mean"
+    images = load_dataset(data_files["mars"], "mars").images[:4]
+    geo = load_ensemble(out).predict(images)
+    np.testing.assert_allclose(geo.probs, combine_probs(geo.member_probs, "geometric"), atol=1e-6)
+    assert np.abs(geo.probs - geo.member_probs.mean(0)).max() > 1e-4  # tiny members: near-uniform outputs
+    # evaluate --combine mean on the geometric folder scores what the mean folder scores
+    assert main(["evaluate", "--task", "mars", "--data", str(data_files["mars"]), "--models", str(out),
+                 "--heldout"]) == 0
+    assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(manifest["val_metrics"]["miou"], abs=1e-6)
+    assert main(["evaluate", "--task", "mars", "--data", str(data_files["mars"]), "--models", str(out),
+                 "--heldout", "--combine", "mean"]) == 0
+    mean_miou = json.loads((ensembles["mars"] / "manifest.json").read_text())["val_metrics"]["miou"]
+    assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(mean_miou, abs=1e-6)
+    # a rule the loader does not know names the key
+    manifest["combine"] = "median"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=r"\[combine\].*mean, geometric.*'median'"):
+        load_ensemble(out)
+    keras.backend.clear_session()
+
+
 def test_assemble_refuses_members_trained_on_another_split(ensembles, tmp_path, capsys):
     other = tmp_path / "other"
     shutil.copytree(ensembles["mars"], other, ignore=shutil.ignore_patterns("runs"))
@@ -243,10 +273,18 @@ def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys
     assert main(args) == 0
     assert "epoch 1/1" in capsys.readouterr().err
     # the same command with more epochs continues the member's run instead of restarting it
-    assert main(args[:-6] + ["--set", "train.epochs=2"] + args[-4:]) == 0
+    longer = args[:-6] + ["--set", "train.epochs=2"] + args[-4:]
+    assert main(longer) == 0
     history = json.loads((tmp_path / "ens" / "runs" / "member_0" / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2]
     assert load_ensemble(tmp_path / "ens").manifest["members"][0]["epochs"] == 2
+    assert load_ensemble(tmp_path / "ens").combine == "mean"
+    # the recipe's ensemble.combine reaches the manifest; a rule that does not exist is refused by its key
+    assert main(longer + ["--set", "ensemble.combine=geometric"]) == 0
+    assert load_ensemble(tmp_path / "ens").combine == "geometric"
+    capsys.readouterr()
+    assert main(longer + ["--set", "ensemble.combine=median"]) == 2
+    assert "[ensemble.combine]" in capsys.readouterr().err
     keras.backend.clear_session()
 
 

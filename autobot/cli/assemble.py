@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", help="the data they were trained on: recompute validation metrics on its held-out rows")
     parser.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
                         help="float16 stores the members at half the size; they still compute in float32")
+    parser.add_argument("--combine", choices=("mean", "geometric"),
+                        help="how the ensemble combines member probabilities (default: the first source's rule)")
     parser.set_defaults(run=run)
 
 
@@ -33,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
         from autobot.ensemble.bagging import _read_manifest
 
         dataset = load_dataset(args.data, _read_manifest(picks[0][0])["task"])
-    out = assemble_ensemble(picks, args.out, dataset, weights_dtype=args.weights_dtype)
+    out = assemble_ensemble(picks, args.out, dataset, weights_dtype=args.weights_dtype, combine=args.combine)
     manifest = json.loads((out / "manifest.json").read_text())
     print(json.dumps({"out": str(out), "members": manifest["assembled_from"],
+                      "combine": manifest.get("combine", "mean"),
                       "val_metrics": manifest.get("val_metrics")}))
     return 0

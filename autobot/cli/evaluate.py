@@ -34,14 +34,27 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
     parser.add_argument("--models", help="ensemble folder (default: the shipped one, assets/models/<task>)")
     parser.add_argument("--split", help="a part of the file, e.g. 'test' for the Mars test_set (see `autobot info`)")
     parser.add_argument("--tta", action="store_true", help="average over flipped copies (blood: all four flips; Mars: the mirror image)")
+    parser.add_argument("--combine", choices=("mean", "geometric"),
+                        help="how member probabilities are combined, instead of the manifest's rule "
+                             "(mean, or geometric: the normalised mean of log-probabilities)")
+
+
+def load_for_cli(args: argparse.Namespace):
+    """The ensemble ``--task``/``--models`` name, with ``--combine`` applied."""
+    from autobot.ensemble import load_task_ensemble
+
+    ensemble = load_task_ensemble(args.task, args.models)
+    if args.combine:
+        ensemble.combine = args.combine
+    return ensemble
 
 
 def run(args: argparse.Namespace) -> int:
     from autobot.data import load_dataset
-    from autobot.ensemble import load_task_ensemble, split_rows
+    from autobot.ensemble import split_rows
 
     start = time.time()
-    ensemble = load_task_ensemble(args.task, args.models)
+    ensemble = load_for_cli(args)
     dataset = load_dataset(args.data, args.task, split=args.split)
     if args.heldout or args.trained:
         dataset = split_rows(ensemble, dataset, "trained" if args.trained else "heldout", source=args.data)

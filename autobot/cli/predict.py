@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autobot.cli.evaluate import add_ensemble_arguments
+from autobot.cli.evaluate import add_ensemble_arguments, load_for_cli
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,14 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from autobot.data import load_dataset
     from autobot.data.export import write_submission_csv
-    from autobot.ensemble import load_task_ensemble
 
     if args.csv and args.task != "mars":
         from autobot.errors import DataError
 
         raise DataError(None, "--csv", "--task mars (the course's submission CSV is for Mars masks)",
                         f"--task {args.task}", hint="blood predictions are in the .npz given by --out")
-    ensemble = load_task_ensemble(args.task, args.models)
+    ensemble = load_for_cli(args)
     dataset = load_dataset(args.data, args.task, split=args.split)
     pred = ensemble.predict(dataset.images, tta=args.tta)
     out = Path(args.out)

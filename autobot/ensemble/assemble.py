@@ -17,6 +17,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.ensemble.bagging import MANIFEST, _member_val_metrics, _read_manifest, load_ensemble, split_rows
+from autobot.ensemble.combine import COMBINE_RULES
 from autobot.ensemble.storage import WEIGHTS_DTYPES, store_weights_as, stored_weights_dtype
 from autobot.errors import DataError
 from autobot.train.member import _write_json
@@ -49,7 +50,7 @@ def _get(manifest: dict[str, Any], keys: Sequence[str]) -> Any:
 
 
 def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Path, dataset=None,
-                      weights_dtype: str = "float32") -> Path:
+                      weights_dtype: str = "float32", combine: str | None = None) -> Path:
     """Copy the picked members into a new ensemble folder with one manifest.
 
     Args:
@@ -59,6 +60,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
             (ensemble and each member) are recomputed on the shared held-out rows.
         weights_dtype: ``"float16"`` stores the members' weights at half the size (they still
             compute in float32; see :mod:`autobot.ensemble.storage`).
+        combine: How the new ensemble combines member probabilities (:mod:`autobot.ensemble.combine`);
+            default: the first source's rule.
 
     Returns:
         ``out_dir``.
@@ -68,6 +71,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
     out = Path(out_dir)
     if weights_dtype not in WEIGHTS_DTYPES:
         raise DataError(out_dir, "weights_dtype", f"one of {', '.join(WEIGHTS_DTYPES)}", repr(weights_dtype))
+    if combine is not None and combine not in COMBINE_RULES:
+        raise DataError(out_dir, "combine", f"one of {', '.join(COMBINE_RULES)}", repr(combine))
     if (out / MANIFEST).exists():
         raise DataError(out / MANIFEST, None, "a new folder for the assembled ensemble", "an existing ensemble")
     sources = [(Path(folder), index, _read_manifest(Path(folder))) for folder, index in picks]
@@ -91,6 +96,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
     assembled = {key: value for key, value in first.items() if key not in ("members", "val_metrics", "train_seconds")}
     assembled.update(members=members, assembled_from=[f"{folder}:{index}" for folder, index, _ in sources],
                      created=datetime.now(timezone.utc).isoformat(timespec="seconds"), autobot_version=__version__)
+    if combine is not None:
+        assembled["combine"] = combine
     _write_json(out / MANIFEST, assembled)
     if dataset is not None:
         ensemble = load_ensemble(out)

@@ -24,6 +24,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.data import Dataset, train_val_indices
+from autobot.ensemble.combine import COMBINE_RULES, combine_probs
 from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.models.fold import fold_batchnorm
@@ -40,10 +41,10 @@ _REQUIRED = {"task": str, "classes": list, "input_shape": list, "members": list}
 
 @dataclass
 class EnsemblePrediction:
-    """Averaged and per-member outputs for a batch.
+    """Combined and per-member outputs for a batch.
 
     Attributes:
-        probs: Mean probabilities, ``(N, K)`` or ``(N, H, W, K)``.
+        probs: The members' probabilities combined (``Ensemble.combine``), ``(N, K)`` or ``(N, H, W, K)``.
         member_probs: ``(M, N, ...)`` probabilities of each member.
         labels: ``argmax`` of ``probs`` (never the ignore label): class per image, or the mask ``(N, H, W)``.
         uncertainty: Entropy of ``probs`` (nats), per image or per pixel.
@@ -56,11 +57,20 @@ class EnsemblePrediction:
 
 
 class Ensemble:
-    """Members loaded from an ensemble folder; ``predict`` averages their probabilities."""
+    """Members loaded from an ensemble folder; ``predict`` combines their probabilities.
+
+    ``combine`` is the manifest's rule (``"mean"`` unless it says ``"geometric"``; see
+    :mod:`autobot.ensemble.combine`); set it to compare rules on the same members.
+    """
 
     def __init__(self, task: TaskSpec, members: Sequence[keras.Model], manifest: dict[str, Any], path: Path | None):
         self.task, self.members, self.manifest, self.path = task, list(members), manifest, path
         self.input_shape = tuple(manifest["input_shape"])
+        self.combine = manifest.get("combine", "mean")
+
+    def combine_probs(self, member_probs: np.ndarray) -> np.ndarray:
+        """The ensemble's probabilities from member probabilities ``(M, ...)``, by its rule."""
+        return combine_probs(member_probs, self.combine)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -79,7 +89,7 @@ class Ensemble:
         return resize_batch(x, self.input_shape[:2]), original
 
     def predict(self, images: np.ndarray, tta: bool = False, batch_size: int = 128) -> EnsemblePrediction:
-        """Average member probabilities for uint8 images (one image or a batch).
+        """Combine member probabilities for uint8 images (one image or a batch).
 
         Args:
             images: ``(N, H, W, C)`` or one ``(H, W, C)`` image (Mars also ``(H, W)``/``(N, H, W)``).
@@ -96,7 +106,7 @@ class Ensemble:
                 p = _resize_probs(p, original)
             per_member.append(p.astype(np.float32))
         member_probs = np.stack(per_member)
-        probs = member_probs.mean(0)
+        probs = self.combine_probs(member_probs)
         entropy = -np.sum(probs * np.log(np.clip(probs, 1e-8, 1.0)), axis=-1)
         labels = scored_argmax(probs, self.task.ignore_label)
         return EnsemblePrediction(probs, member_probs, labels, entropy.astype(np.float32))
@@ -157,6 +167,7 @@ def train_ensemble(
     recipe: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     only: Sequence[int] | None = None,
+    combine: str = "mean",
 ) -> Path:
     """Train a bagged ensemble and write its folder (resumable: re-run to continue).
 
@@ -172,11 +183,14 @@ def train_ensemble(
         only: Train just these member indices and write no manifest, so several workers can
             train members at once into one shared folder; a final run without ``only`` finds
             their finished runs and writes the manifest.
+        combine: How the ensemble combines member probabilities (:mod:`autobot.ensemble.combine`).
 
     Returns:
         ``out_dir``.
     """
     task = get_task(config.task)
+    if combine not in COMBINE_RULES:
+        raise DataError(out_dir, "ensemble.combine", f"one of {', '.join(COMBINE_RULES)}", repr(combine))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = list(models) if models else [config.model] * n_members
@@ -194,6 +208,7 @@ def train_ensemble(
         "data": {"source": dataset.source, "fingerprint": dataset.fingerprint(), "n": len(dataset),
                  "n_train": int(len(train_idx)), "n_val": int(len(val_idx))},
         "bootstrap": bootstrap,
+        "combine": combine,
         "autobot_version": __version__,
     }
     val_images = resize_batch(dataset.images[val_idx], config.image_size)
@@ -224,7 +239,7 @@ def train_ensemble(
                                     "model_kwargs": member_cfg.model_kwargs, "epochs": result.epochs_done,
                                     "val_metrics": _member_val_metrics(task, probs, val_truth)})
         manifest["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        manifest["val_metrics"] = _member_val_metrics(task, np.mean(member_probs, 0), val_truth)
+        manifest["val_metrics"] = _member_val_metrics(task, combine_probs(np.stack(member_probs), combine), val_truth)
         manifest["train_seconds"] = round(time.time() - started, 1)
         _write_json(out / MANIFEST, manifest)
     return out
@@ -297,6 +312,8 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             raise DataError(file, key, f"a {kind.__name__}", repr(manifest[key])[:80])
     if not manifest["members"]:
         raise DataError(file, "members", "at least one member", "an empty list")
+    if manifest.get("combine", "mean") not in COMBINE_RULES:
+        raise DataError(file, "combine", f"one of {', '.join(COMBINE_RULES)}", repr(manifest["combine"])[:80])
     for i, member in enumerate(manifest["members"]):
         if not isinstance(member, dict) or not isinstance(member.get("file"), str):
             raise DataError(file, f"members[{i}].file", "a member file name", repr(member)[:80])

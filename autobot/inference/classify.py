@@ -24,7 +24,7 @@ class Classification:
 
     Attributes:
         image: The model input, uint8 ``(H, W, 3)`` at the ensemble's input size.
-        probs: Mean probability per class ``(K,)`` (sums to 1).
+        probs: The ensemble's probability per class ``(K,)`` (sums to 1; ``Ensemble.combine``).
         member_probs: Each member's probabilities ``(M, K)``.
         label: The ensemble's class (argmax of ``probs``).
         votes: Each member's class ``(M,)``.
@@ -84,7 +84,7 @@ def load_blood_image(source: str | Path | bytes, size: tuple[int, int] = (96, 96
 
 
 def _result(ensemble: Ensemble, image: np.ndarray, member_probs: np.ndarray) -> Classification:
-    probs = member_probs.mean(0)
+    probs = ensemble.combine_probs(member_probs)
     label = int(probs.argmax())
     votes = member_probs.argmax(-1)
     return Classification(image, probs, member_probs, label, votes, int((votes == label).sum()),
@@ -173,7 +173,7 @@ def occlusion_map(ensemble: Ensemble, image: np.ndarray, label: int | None = Non
     """
     x = _prepare(ensemble, image)
     member_probs, positions = _occluded_probs(ensemble, x, patch, stride, fill)
-    probs = member_probs.mean(0)
+    probs = ensemble.combine_probs(member_probs)
     label = int(probs[0].argmax()) if label is None else label
     return _heat(probs, positions, label, x.shape[:2], patch)
 
@@ -188,7 +188,7 @@ def classify_with_map(ensemble: Ensemble, image: np.ndarray, patch: int = 24, st
     x = _prepare(ensemble, image)
     member_probs, positions = _occluded_probs(ensemble, x, patch, stride, fill)
     result = _result(ensemble, x, member_probs[:, 0])
-    return result, _heat(member_probs.mean(0), positions, result.label, x.shape[:2], patch)
+    return result, _heat(ensemble.combine_probs(member_probs), positions, result.label, x.shape[:2], patch)
 
 
 def _starts(length: int, patch: int, stride: int) -> list[int]:

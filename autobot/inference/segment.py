@@ -84,7 +84,7 @@ def segment(ensemble: Ensemble, image: np.ndarray) -> Segmentation:
     n = math.ceil(new_h / tile_h)
     padded = np.pad(resized, ((0, n * tile_h - new_h), (0, 0)), mode="edge")
     member_probs = forward(ensemble, padded.reshape(n, tile_h, tile_w, 1))
-    probs = member_probs.mean(0).reshape(n * tile_h, tile_w, -1)[:new_h]
+    probs = ensemble.combine_probs(member_probs).reshape(n * tile_h, tile_w, -1)[:new_h]
     if (new_h, tile_w) != (h, w):
         probs = cv2.resize(probs, (w, h), interpolation=cv2.INTER_LINEAR)
         probs = probs / probs.sum(-1, keepdims=True)

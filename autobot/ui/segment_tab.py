@@ -13,7 +13,7 @@ from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, image
 
 TASK = "mars"
 DEFAULT_OPACITY = 0.5
-UNCERTAINTY_NOTE = ("**Uncertainty**: entropy of the ensemble's averaged class probabilities per pixel; "
+UNCERTAINTY_NOTE = ("**Uncertainty**: entropy of the ensemble's combined class probabilities per pixel; "
                     "dark = confident, yellow = the classes are equally likely.")
 
 
