@@ -25,9 +25,14 @@ def combine_probs(member_probs: np.ndarray, rule: str = "mean") -> np.ndarray:
     member_probs = np.asarray(member_probs, dtype=np.float32)
     if rule == "mean":
         return member_probs.mean(0)
-    if rule == "geometric":
-        log_mean = np.log(np.maximum(member_probs, _FLOOR)).mean(0)
-        log_mean -= log_mean.max(-1, keepdims=True)
-        probs = np.exp(log_mean)
-        return probs / probs.sum(-1, keepdims=True)
+    if rule == "geometric":  # in place, member by member: this runs on every served batch
+        total = np.zeros(member_probs.shape[1:], np.float32)
+        member_log = np.empty_like(total)
+        for probs in member_probs:
+            np.log(np.maximum(probs, _FLOOR, out=member_log), out=member_log)
+            total += member_log
+        total /= len(member_probs)  # in [log(_FLOOR), 0]: exp cannot overflow or underflow
+        np.exp(total, out=total)
+        total /= total.sum(-1, keepdims=True)
+        return total
     raise ValueError(f"combine rule: expected one of {', '.join(COMBINE_RULES)}, found {rule!r}")
