@@ -17,7 +17,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.ensemble.bagging import MANIFEST, _member_val_metrics, _read_manifest, load_ensemble, split_rows
-from autobot.ensemble.combine import COMBINE_RULES
+from autobot.ensemble.combine import check_rule
 from autobot.ensemble.storage import WEIGHTS_DTYPES, store_weights_as, stored_weights_dtype
 from autobot.errors import DataError
 from autobot.train.member import _write_json
@@ -71,8 +71,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
     out = Path(out_dir)
     if weights_dtype not in WEIGHTS_DTYPES:
         raise DataError(out_dir, "weights_dtype", f"one of {', '.join(WEIGHTS_DTYPES)}", repr(weights_dtype))
-    if combine is not None and combine not in COMBINE_RULES:
-        raise DataError(out_dir, "combine", f"one of {', '.join(COMBINE_RULES)}", repr(combine))
+    if combine is not None:
+        check_rule(combine, out_dir, "combine")
     if (out / MANIFEST).exists():
         raise DataError(out / MANIFEST, None, "a new folder for the assembled ensemble", "an existing ensemble")
     sources = [(Path(folder), index, _read_manifest(Path(folder))) for folder, index in picks]

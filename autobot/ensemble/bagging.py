@@ -24,7 +24,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.data import Dataset, train_val_indices
-from autobot.ensemble.combine import COMBINE_RULES, combine_probs
+from autobot.ensemble.combine import check_rule, combine_probs
 from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.models.fold import fold_batchnorm
@@ -189,8 +189,7 @@ def train_ensemble(
         ``out_dir``.
     """
     task = get_task(config.task)
-    if combine not in COMBINE_RULES:
-        raise DataError(out_dir, "ensemble.combine", f"one of {', '.join(COMBINE_RULES)}", repr(combine))
+    check_rule(combine, out_dir, "ensemble.combine")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = list(models) if models else [config.model] * n_members
@@ -312,8 +311,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             raise DataError(file, key, f"a {kind.__name__}", repr(manifest[key])[:80])
     if not manifest["members"]:
         raise DataError(file, "members", "at least one member", "an empty list")
-    if manifest.get("combine", "mean") not in COMBINE_RULES:
-        raise DataError(file, "combine", f"one of {', '.join(COMBINE_RULES)}", repr(manifest["combine"])[:80])
+    check_rule(manifest.get("combine", "mean"), file, "combine")
     for i, member in enumerate(manifest["members"]):
         if not isinstance(member, dict) or not isinstance(member.get("file"), str):
             raise DataError(file, f"members[{i}].file", "a member file name", repr(member)[:80])

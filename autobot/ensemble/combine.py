@@ -10,14 +10,25 @@ A manifest without a ``"combine"`` key means ``"mean"``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["COMBINE_RULES", "combine_probs"]
+from autobot.errors import DataError
+
+__all__ = ["COMBINE_RULES", "check_rule", "combine_probs"]
 
 COMBINE_RULES = ("mean", "geometric")
 
 #: Floor for log-probabilities: a member's exact 0 must not veto a class outright.
 _FLOOR = 1e-6
+
+
+def check_rule(rule: Any, source: Any, key: str) -> str:
+    """``rule`` if it is one of :data:`COMBINE_RULES`, else a DataError naming where it came from."""
+    if rule not in COMBINE_RULES:
+        raise DataError(source, key, f"one of {', '.join(COMBINE_RULES)}", repr(rule)[:80])
+    return rule
 
 
 def combine_probs(member_probs: np.ndarray, rule: str = "mean") -> np.ndarray:
