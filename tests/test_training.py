@@ -288,6 +288,35 @@ def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys
     keras.backend.clear_session()
 
 
+def test_seed_offset_trains_new_members_on_the_same_split(ensembles, data_files, tmp_path, monkeypatch, capsys):
+    """A later run with ``seed_offset=2`` trains what member 2 of the first run would be, on its split."""
+    import autobot.ensemble.bagging as bagging
+
+    seen = []
+
+    def recording(config, dataset, rows, val_idx, run_dir, progress=None):
+        seen.append((config.seed, np.sort(rows), np.sort(val_idx)))
+        return train_member(config, dataset, rows, val_idx, run_dir, progress=progress)
+
+    monkeypatch.setattr(bagging, "train_member", recording)
+    dataset = load_dataset(data_files["blood"])
+    config = _config("blood", steps_per_epoch=1)
+    train_ensemble(config, dataset, n_members=3, out_dir=tmp_path / "three", only=[2])
+    later = train_ensemble(config, dataset, n_members=1, out_dir=tmp_path / "later", seed_offset=2)
+    (seed_third, rows_third, val_third), (seed_later, rows_later, val_later) = seen
+    assert seed_third == seed_later == 2 == load_ensemble(later).manifest["members"][0]["seed"]
+    assert np.array_equal(rows_third, rows_later) and np.array_equal(val_third, val_later)
+    # its held-out rows are the first ensemble's, so their members can be served together
+    assert main(["assemble", "--out", str(tmp_path / "mix"), f"{ensembles['blood']}:1", str(later)]) == 0
+    with pytest.raises(DataError, match="seed_offset"):
+        train_ensemble(config, dataset, n_members=1, out_dir=tmp_path / "bad", seed_offset=-1)
+    capsys.readouterr()
+    assert main(["train", "blood_cpu", "--data", str(data_files["blood"]), "--out", str(tmp_path / "cli"),
+                 "--set", "ensemble.seed_offset=two"]) == 2
+    assert "[ensemble.seed_offset]" in capsys.readouterr().err
+    keras.backend.clear_session()
+
+
 def test_fine_tune_from_an_ensemble_at_another_work_size(data_files, tmp_path, monkeypatch):
     """``init_from`` an ensemble folder: member i starts from its member i, matched by layer name."""
     import autobot.train.member as member

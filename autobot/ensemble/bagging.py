@@ -168,11 +168,12 @@ def train_ensemble(
     progress: ProgressFn | None = None,
     only: Sequence[int] | None = None,
     combine: str = "mean",
+    seed_offset: int = 0,
 ) -> Path:
     """Train a bagged ensemble and write its folder (resumable: re-run to continue).
 
     Args:
-        config: Settings shared by all members; member ``i`` uses seed ``config.seed + i``.
+        config: Settings shared by all members; member ``i`` uses seed ``config.seed + seed_offset + i``.
         dataset: Labelled rows; split once into train/validation by ``config.val_fraction``.
         n_members: Number of members (ignored when ``models`` is given).
         out_dir: Ensemble folder (manifest + member files; member runs under ``runs/``).
@@ -184,11 +185,15 @@ def train_ensemble(
             train members at once into one shared folder; a final run without ``only`` finds
             their finished runs and writes the manifest.
         combine: How the ensemble combines member probabilities (:mod:`autobot.ensemble.combine`).
+        seed_offset: Shifts the members' seeds and bootstrap samples but not the train/validation
+            split (``config.seed``), so a later run adds new members on the same held-out rows.
 
     Returns:
         ``out_dir``.
     """
     task = get_task(config.task)
+    if isinstance(seed_offset, bool) or not isinstance(seed_offset, int) or seed_offset < 0:
+        raise DataError(out_dir, "ensemble.seed_offset", "a whole number >= 0", repr(seed_offset))
     check_rule(combine, out_dir, "ensemble.combine")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,10 +224,10 @@ def train_ensemble(
     for i, name in enumerate(names):
         if only is not None and i not in only:
             continue
-        seed = config.seed + i
+        seed = config.seed + seed_offset + i
         rows = train_idx
         if bootstrap:
-            rows = np.random.default_rng([config.seed, i]).choice(train_idx, len(train_idx), replace=True)
+            rows = np.random.default_rng([config.seed, seed_offset + i]).choice(train_idx, len(train_idx), replace=True)
         member_cfg = replace(config, model=name, seed=seed, init_from=inits[i])
         hook = (lambda e, i=i: progress({**e, "member": i, "members": len(names)})) if progress else None
         result = train_member(member_cfg, dataset, rows, val_idx, out / "runs" / f"member_{i}", progress=hook)
