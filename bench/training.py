@@ -11,8 +11,10 @@ images/s (decode-free: resize, augmentation, CutMix) is timed on the same batche
 
 Usage::
 
-    python bench/training.py [--models custom_cnn unet ...] [--steps 5] [--warmup 2]
+    python bench/training.py [--models custom_cnn unet ...] [--steps 5] [--warmup 2] [--no-jit]
                              [--out bench/results/training.json]
+
+``--no-jit`` trains without XLA (``train.jit_compile=false``), to compare against the default.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def load_data(recipe: dict, shared: Path, rows: int, cache: dict):
     return cache[key]
 
 
-def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup: int, data_cache: dict) -> dict:
+def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup: int, data_cache: dict,
+            jit_compile: bool = True) -> dict:
+    from dataclasses import replace
+
     import keras
     import numpy as np
 
@@ -85,7 +90,7 @@ def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup:
     from autobot.train.recipes import load_recipe, recipe_config
 
     recipe = load_recipe(recipe_name)
-    config = recipe_config(recipe)
+    config = replace(recipe_config(recipe), jit_compile=jit_compile)
     task = get_task(config.task)
     kwargs = dict(config.model_kwargs)
     if "weights" in kwargs:
@@ -126,7 +131,8 @@ def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup:
         times.append(time.perf_counter() - start)
     step = float(np.median(times))
     row = {"recipe": recipe_name, "model": model_name, "task": task.name, "input": "x".join(map(str, shape)),
-           "batch": batch, "model_kwargs": kwargs, "params_m": round(model.count_params() / 1e6, 2),
+           "batch": batch, "jit_compile": bool(model.jit_compile), "model_kwargs": kwargs,
+           "params_m": round(model.count_params() / 1e6, 2),
            "build_compile_s": round(build_seconds, 1), "first_steps_s": round(warm_seconds, 1),
            "step_s": round(step, 3), "step_max_s": round(max(times), 3),
            "images_per_s": round(batch / step, 1),
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--models", nargs="+", help="model names (default: every registered model)")
     parser.add_argument("--steps", type=int, default=5, help="timed training steps per model (median reported)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps after compiling (the first traces)")
+    parser.add_argument("--no-jit", action="store_true", help="train without XLA (train.jit_compile=false)")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=RESULTS / "training.json")
     args = parser.parse_args(argv)
@@ -152,13 +159,14 @@ def main(argv: list[str] | None = None) -> dict:
     before = load_average()
     rows, cache = [], {}
     for recipe, model in pairs:
-        rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache))
+        rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache, not args.no_jit))
         r = rows[-1]
         print(f"{recipe}/{model}: {r['images_per_s']} images/s (step {r['step_s']} s, load {load_average()[0]})",
               file=sys.stderr, flush=True)
     after = load_average()
     print(table(rows, [("recipe", "recipe", ""), ("model", "model", ""), ("input", "input", ""), ("batch", "batch", "d"),
-                       ("params_m", "params M", ".2f"), ("build_compile_s", "build s", ".1f"),
+                       ("jit_compile", "XLA", ""), ("params_m", "params M", ".2f"),
+                       ("build_compile_s", "build s", ".1f"),
                        ("first_steps_s", "warm-up s", ".1f"), ("step_s", "step s", ".3f"),
                        ("images_per_s", "train img/s", ".1f"), ("data_images_per_s", "data img/s", ".0f"),
                        ("epoch_min", "epoch min", ".1f")]))
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"BatchSequence with the recipe's augmentation; epoch: the shared data less validation at train img/s)")
     print(f"load average before {before}, after {after}; {os.cpu_count()} CPUs")
     data = {"bench": "training", "command": command_line(), "machine": machine(), "load_average_before": before,
-            "load_average_after": after, "settings": {"steps": args.steps, "warmup": args.warmup}, "models": rows}
+            "load_average_after": after, "settings": {"steps": args.steps, "warmup": args.warmup, "jit_compile": not args.no_jit}, "models": rows}
     print(f"wrote {write_json(args.out, data)}")
     return data
 

@@ -155,6 +155,30 @@ def _compile(model: keras.Model, config: TrainConfig, dataset: Dataset, train_id
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
 
 
+#: ``jit_compile="auto"`` compiles TensorFlow steps with XLA only for runs of at least this many steps:
+#: compiling a U-Net's steps took 15-45 s on 2 CPU cores, and a step got 0.46 s faster.
+XLA_MIN_STEPS = 500
+
+
+def _set_jit_compile(model: keras.Model, config: TrainConfig, steps_to_run: int) -> None:
+    """XLA as the config says, also for a resumed checkpoint (which keeps the setting it was saved with).
+
+    ``"auto"`` is Keras' own rule (on under JAX and for a TensorFlow GPU, off under ``tf.distribute``
+    and for torch), except that CPU-only TensorFlow gets XLA for runs of ``XLA_MIN_STEPS`` or more.
+    """
+    jit = config.jit_compile
+    if jit == "auto":
+        backend = keras.backend.backend()
+        if backend != "tensorflow":
+            jit = backend == "jax"
+        else:
+            import tensorflow as tf
+
+            on_cpu = all(d.device_type == "CPU" for d in tf.config.list_physical_devices())
+            jit = not tf.distribute.has_strategy() and (not on_cpu or steps_to_run >= XLA_MIN_STEPS)
+    model.jit_compile = jit
+
+
 class _EpochHook(keras.callbacks.Callback):
     """Checkpoints, history, early stopping and progress, after every epoch."""
 
@@ -167,6 +191,7 @@ class _EpochHook(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.state["engine"] = active_engine()  # observed while fitting, not what was asked for
+        self.state["jit_compile"] = bool(self.model.jit_compile)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.time()
@@ -282,6 +307,7 @@ def train_member(
             if config.init_from:
                 init_weights(model, config.init_from)
             _compile(model, config, dataset, train_idx, steps)
+        _set_jit_compile(model, config, steps * (config.epochs - state["epoch"]))
         state["replicas"] = replicas
         _write_json(out / "config.json", config.to_dict())
         if aug is not None:
