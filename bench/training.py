@@ -14,7 +14,7 @@ Usage::
     python bench/training.py [--models custom_cnn unet ...] [--steps 5] [--warmup 2] [--no-jit]
                              [--out bench/results/training.json]
 
-``--no-jit`` trains without XLA (``train.jit_compile=false``), to compare against the default.
+Steps are XLA-compiled as the recipe's ``train.jit_compile`` says; ``--no-jit`` trains without XLA, to compare.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def load_data(recipe: dict, shared: Path, rows: int, cache: dict):
 
 
 def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup: int, data_cache: dict,
-            jit_compile: bool = True) -> dict:
+            jit_compile: bool | None = None) -> dict:
     from dataclasses import replace
 
     import keras
@@ -85,12 +85,14 @@ def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup:
     from autobot.augment import augment_config, build_augment
     from autobot.models import build_model
     from autobot.tasks import get_task
-    from autobot.train.member import _compile
+    from autobot.train.member import _compile, _set_jit_compile
     from autobot.train.pipeline import BatchSequence
     from autobot.train.recipes import load_recipe, recipe_config
 
     recipe = load_recipe(recipe_name)
-    config = replace(recipe_config(recipe), jit_compile=jit_compile)
+    config = recipe_config(recipe)
+    if jit_compile is not None:  # --no-jit; otherwise the recipe's own setting
+        config = replace(config, jit_compile=jit_compile)
     task = get_task(config.task)
     kwargs = dict(config.model_kwargs)
     if "weights" in kwargs:
@@ -119,6 +121,7 @@ def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup:
     start = time.perf_counter()
     model = build_model(model_name, input_shape=shape, num_classes=task.num_classes, **kwargs)
     _compile(model, config, dataset, rows, max(len(sequence), 1))
+    _set_jit_compile(model, config)
     build_seconds = time.perf_counter() - start
     start = time.perf_counter()
     for x, y in batches[:warmup]:
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
     before = load_average()
     rows, cache = [], {}
     for recipe, model in pairs:
-        rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache, not args.no_jit))
+        rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache, False if args.no_jit else None))
         r = rows[-1]
         print(f"{recipe}/{model}: {r['images_per_s']} images/s (step {r['step_s']} s, load {load_average()[0]})",
               file=sys.stderr, flush=True)
@@ -174,7 +177,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"BatchSequence with the recipe's augmentation; epoch: the shared data less validation at train img/s)")
     print(f"load average before {before}, after {after}; {os.cpu_count()} CPUs")
     data = {"bench": "training", "command": command_line(), "machine": machine(), "load_average_before": before,
-            "load_average_after": after, "settings": {"steps": args.steps, "warmup": args.warmup, "jit_compile": not args.no_jit}, "models": rows}
+            "load_average_after": after, "models": rows,
+            "settings": {"steps": args.steps, "warmup": args.warmup, "no_jit": args.no_jit}}
     print(f"wrote {write_json(args.out, data)}")
     return data
 

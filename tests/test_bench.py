@@ -52,10 +52,11 @@ def test_load_bench_answers_every_request_without_error(tiny_models, tmp_path):
 
 def test_training_bench_times_a_recipe_model(tmp_path):
     out = tmp_path / "training.json"
-    _run("training.py", "--models", "custom_cnn", "--steps", "1", "--warmup", "1", "--out", str(out))
+    _run("training.py", "--models", "custom_cnn", "--steps", "1", "--warmup", "1", "--no-jit", "--out", str(out))
     data = json.loads(out.read_text())
     [row] = data["models"]
     assert (row["recipe"], row["model"], row["input"], row["batch"]) == ("blood_cpu", "custom_cnn", "96x96x3", 64)
+    assert row["jit_compile"] is False and data["machine"]["cpu"]
     assert row["images_per_s"] > 0 and row["data_images_per_s"] > 0 and row["step_s"] > 0
 
 

@@ -41,12 +41,11 @@ class TrainConfig:
         distribute: ``"none"``, ``"auto"``, ``"mirrored"`` (this host's devices),
             ``"multi_worker"`` (hosts in TF_CONFIG) or ``"data_parallel"`` (JAX); see
             ``autobot.train.distribute``.
-        jit_compile: XLA for the training steps: True, False, or ``"auto"``. XLA fuses the elementwise
-            work (BatchNormalization, activations, the loss) into few kernels: a base-16 U-Net step ran
-            1.37x faster on 2 CPU cores, but compiling costs tens of seconds there, which a short run
-            never earns back. So ``"auto"`` turns it on for TensorFlow runs of at least
-            ``autobot.train.member.XLA_MIN_STEPS`` steps, and otherwise leaves Keras' own choice
-            (on under JAX and on TensorFlow GPUs, off under ``tf.distribute``).
+        jit_compile: XLA for the training steps: True, False, or ``"auto"`` (Keras' rule: on under JAX
+            and for a TensorFlow GPU, off on CPU-only TensorFlow and under ``tf.distribute``). On CPU it
+            depends on the model: on 2 AVX2 cores a base-16 U-Net step ran 1.3-1.4x faster with it and the
+            blood CNN's depthwise convolutions 7x slower, so ``mars_cpu`` turns it on. Compare a recipe
+            with ``python bench/training.py --models NAME`` and ``--no-jit``.
     """
 
     task: str = "blood"

@@ -155,16 +155,11 @@ def _compile(model: keras.Model, config: TrainConfig, dataset: Dataset, train_id
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
 
 
-#: ``jit_compile="auto"`` compiles TensorFlow steps with XLA only for runs of at least this many steps:
-#: compiling a U-Net's steps took 15-45 s on 2 CPU cores, and a step got 0.46 s faster.
-XLA_MIN_STEPS = 500
-
-
-def _set_jit_compile(model: keras.Model, config: TrainConfig, steps_to_run: int) -> None:
+def _set_jit_compile(model: keras.Model, config: TrainConfig) -> None:
     """XLA as the config says, also for a resumed checkpoint (which keeps the setting it was saved with).
 
-    ``"auto"`` is Keras' own rule (on under JAX and for a TensorFlow GPU, off under ``tf.distribute``
-    and for torch), except that CPU-only TensorFlow gets XLA for runs of ``XLA_MIN_STEPS`` or more.
+    ``"auto"`` is Keras' rule: on under JAX and for a TensorFlow GPU, off on CPU-only TensorFlow,
+    under ``tf.distribute`` and for torch.
     """
     jit = config.jit_compile
     if jit == "auto":
@@ -175,7 +170,7 @@ def _set_jit_compile(model: keras.Model, config: TrainConfig, steps_to_run: int)
             import tensorflow as tf
 
             on_cpu = all(d.device_type == "CPU" for d in tf.config.list_physical_devices())
-            jit = not tf.distribute.has_strategy() and (not on_cpu or steps_to_run >= XLA_MIN_STEPS)
+            jit = not (on_cpu or tf.distribute.has_strategy())
     model.jit_compile = jit
 
 
@@ -307,7 +302,7 @@ def train_member(
             if config.init_from:
                 init_weights(model, config.init_from)
             _compile(model, config, dataset, train_idx, steps)
-        _set_jit_compile(model, config, steps * (config.epochs - state["epoch"]))
+        _set_jit_compile(model, config)
         state["replicas"] = replicas
         _write_json(out / "config.json", config.to_dict())
         if aug is not None:
