@@ -44,7 +44,7 @@ class TrainConfig:
         jit_compile: XLA for the training steps: True, False, or ``"auto"`` (Keras' rule: on under JAX
             and for a TensorFlow GPU, off on CPU-only TensorFlow and under ``tf.distribute``). On CPU it
             depends on the model: on 2 AVX2 cores a base-16 U-Net step ran 1.3-1.4x faster with it and the
-            blood CNN's depthwise convolutions 7x slower, so ``mars_cpu`` turns it on. Compare a recipe
+            blood CNN's depthwise convolutions 5.6x slower, so ``mars_cpu`` turns it on. Compare a recipe
             with ``python bench/training.py --models NAME`` and ``--no-jit``.
     """
 
