@@ -85,7 +85,7 @@ def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup:
     from autobot.augment import augment_config, build_augment
     from autobot.models import build_model
     from autobot.tasks import get_task
-    from autobot.train.member import _compile, _set_jit_compile
+    from autobot.train.member import _compile
     from autobot.train.pipeline import BatchSequence
     from autobot.train.recipes import load_recipe, recipe_config
 
@@ -121,7 +121,6 @@ def measure(recipe_name: str, model_name: str, shared: Path, steps: int, warmup:
     start = time.perf_counter()
     model = build_model(model_name, input_shape=shape, num_classes=task.num_classes, **kwargs)
     _compile(model, config, dataset, rows, max(len(sequence), 1))
-    _set_jit_compile(model, config)
     build_seconds = time.perf_counter() - start
     start = time.perf_counter()
     for x, y in batches[:warmup]:
@@ -162,7 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
     before = load_average()
     rows, cache = [], {}
     for recipe, model in pairs:
-        rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache, False if args.no_jit else None))
+        jit = False if args.no_jit else None  # None: the recipe's own setting
+        rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache, jit))
         r = rows[-1]
         print(f"{recipe}/{model}: {r['images_per_s']} images/s (step {r['step_s']} s, load {load_average()[0]})",
               file=sys.stderr, flush=True)

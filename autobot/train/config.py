@@ -96,7 +96,7 @@ class TrainConfig:
                 raise ValueError(f"{item.name}: expected {'a whole number' if kind is int else base}; got {value!r}")
             setattr(self, item.name, kind(value))
 
-        if self.jit_compile not in (True, False, "auto") or not isinstance(self.jit_compile, (bool, str)):
+        if not (isinstance(self.jit_compile, bool) or self.jit_compile == "auto"):
             raise ValueError(f"jit_compile: expected true, false or 'auto'; got {self.jit_compile!r}")
         if self.distribute not in STRATEGIES:
             raise ValueError(f"distribute: expected one of {STRATEGIES}; got {self.distribute!r}")

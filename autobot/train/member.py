@@ -152,26 +152,21 @@ def _compile(model: keras.Model, config: TrainConfig, dataset: Dataset, train_id
         metrics = [MaskedMeanIoU(task.num_classes, task.ignore_label, name="miou")]
     else:
         metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=_jit_compile(config))
 
 
-def _set_jit_compile(model: keras.Model, config: TrainConfig) -> None:
-    """XLA as the config says, also for a resumed checkpoint (which keeps the setting it was saved with).
+def _jit_compile(config: TrainConfig) -> bool:
+    """Whether the steps run XLA-compiled. ``"auto"`` is Keras' rule: on under JAX and for a
+    TensorFlow GPU, off on CPU-only TensorFlow, under ``tf.distribute`` and for torch."""
+    if config.jit_compile != "auto":
+        return config.jit_compile
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        return backend == "jax"
+    import tensorflow as tf
 
-    ``"auto"`` is Keras' rule: on under JAX and for a TensorFlow GPU, off on CPU-only TensorFlow,
-    under ``tf.distribute`` and for torch.
-    """
-    jit = config.jit_compile
-    if jit == "auto":
-        backend = keras.backend.backend()
-        if backend != "tensorflow":
-            jit = backend == "jax"
-        else:
-            import tensorflow as tf
-
-            on_cpu = all(d.device_type == "CPU" for d in tf.config.list_physical_devices())
-            jit = not (on_cpu or tf.distribute.has_strategy())
-    model.jit_compile = jit
+    on_cpu = all(d.device_type == "CPU" for d in tf.config.list_physical_devices())
+    return not (on_cpu or tf.distribute.has_strategy())
 
 
 class _EpochHook(keras.callbacks.Callback):
@@ -296,13 +291,13 @@ def train_member(
             # The schedule follows the current config, so a resumed run may also extend ``epochs``;
             # the step counter (optimizer.iterations) and optimizer moments come from the checkpoint.
             model.optimizer.learning_rate = _schedule(config, steps)
+            model.jit_compile = _jit_compile(config)  # the checkpoint keeps the setting it was saved with
         else:
             shape = tuple(size or task.image_size) + (task.channels,)
             model = build_model(config.model, input_shape=shape, num_classes=task.num_classes, **config.model_kwargs)
             if config.init_from:
                 init_weights(model, config.init_from)
             _compile(model, config, dataset, train_idx, steps)
-        _set_jit_compile(model, config)
         state["replicas"] = replicas
         _write_json(out / "config.json", config.to_dict())
         if aug is not None:
