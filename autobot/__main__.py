@@ -3,6 +3,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info/warnings drown the CLI's own lines
 
+from autobot.runtime import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # every command works on batches: oneDNN kernels where TensorFlow leaves them off (autobot.runtime)
+
 from autobot.cli import main  # noqa: E402
 
 sys.exit(main())

@@ -15,6 +15,8 @@ Usage::
                              [--out bench/results/training.json]
 
 Steps are XLA-compiled as the recipe's ``train.jit_compile`` says; ``--no-jit`` trains without XLA, to compare.
+TensorFlow's oneDNN kernels are asked for as ``python -m autobot train`` asks (``autobot.runtime``);
+``TF_ENABLE_ONEDNN_OPTS=0 python bench/training.py`` measures without them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, ROOT, SHARED, command_line, load_average, machine, table, write_json  # noqa: E402
+
+from autobot.runtime import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # before anything loads TensorFlow, as the train command does
 
 
 def cases(selected: list[str] | None) -> list[tuple[str, str]]:

@@ -57,6 +57,7 @@ def test_training_bench_times_a_recipe_model(tmp_path):
     [row] = data["models"]
     assert (row["recipe"], row["model"], row["input"], row["batch"]) == ("blood_cpu", "custom_cnn", "96x96x3", 64)
     assert row["jit_compile"] is False and data["machine"]["cpu"]
+    assert data["machine"]["onednn"] is (os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"), "as the train command"
     assert row["images_per_s"] > 0 and row["data_images_per_s"] > 0 and row["step_s"] > 0
 
 

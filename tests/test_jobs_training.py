@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,6 +36,8 @@ def test_a_training_job_finishes_and_its_ensemble_can_be_served(store, tiny_bloo
     history = store.history(job.id)
     assert [row["epoch"] for row in history] == [1, 2] and all(np.isfinite(row["loss"]) for row in history)
     assert done.progress["fraction"] == 1.0
+    state = json.loads((Path(done.run_dir) / "runs" / "member_0" / "state.json").read_text())
+    assert state["onednn"] is (os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"), "the train command asks for oneDNN"
     assert any(entry.path == done.run_dir for entry in list_models("blood", store, shipped_dir=tmp_path))
     assert active_model_path("blood", store, shipped_dir=tmp_path) is None
     store.set_active_model("blood", done.run_dir)

@@ -26,6 +26,7 @@ from autobot.data import Dataset, oversample_indices
 from autobot.errors import DataError
 from autobot.evaluate.metrics import MaskedMeanIoU, classification_report, scored_argmax, segmentation_report
 from autobot.models import build_model
+from autobot.runtime import onednn_enabled
 from autobot.tasks import get_task
 from autobot.train.config import TrainConfig
 from autobot.train.distribute import active_engine, distribution_scope
@@ -182,6 +183,7 @@ class _EpochHook(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.state["engine"] = active_engine()  # observed while fitting, not what was asked for
         self.state["jit_compile"] = bool(self.model.jit_compile)
+        self.state["onednn"] = onednn_enabled()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = time.time()
