@@ -185,6 +185,13 @@ def test_assemble_serves_members_of_two_ensembles_as_one(ensembles, data_files, 
     assert main(["evaluate", "--task", "mars", "--data", str(data_files["mars"]), "--models", str(out),
                  "--heldout"]) == 0
     assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(manifest["val_metrics"]["miou"], abs=1e-6)
+    # re-assembling an assembled ensemble keeps where each member was trained
+    again = tmp_path / "again"
+    assert main(["assemble", "--out", str(again), f"{out}:1", f"{ensembles['mars']}:0"]) == 0
+    capsys.readouterr()
+    sources = [m["source"] for m in json.loads((again / "manifest.json").read_text())["members"]]
+    assert sources[0]["ensemble"] == str(out) and sources[0]["origin"]["ensemble"] == str(other)
+    assert sources[0]["origin"]["member"] == 0 and "origin" not in sources[1]
     keras.backend.clear_session()
 
 

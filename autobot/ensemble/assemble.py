@@ -90,8 +90,11 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
         entry = dict(manifest["members"][index])
         shutil.copyfile(folder / entry["file"], out / f"member_{i}.keras")
         store_weights_as(out / f"member_{i}.keras", weights_dtype)
+        source = {"ensemble": str(folder), "member": index, "recipe": manifest.get("recipe", {})}
+        if "source" in entry:  # re-assembled from an assembled ensemble: keep where the member was trained
+            source["origin"] = entry["source"]
         entry.update(file=f"member_{i}.keras", weights_dtype=stored_weights_dtype(out / f"member_{i}.keras"),
-                     source={"ensemble": str(folder), "member": index, "recipe": manifest.get("recipe", {})})
+                     source=source)
         members.append(entry)
     assembled = {key: value for key, value in first.items() if key not in ("members", "val_metrics", "train_seconds")}
     assembled.update(members=members, assembled_from=[f"{folder}:{index}" for folder, index, _ in sources],
