@@ -3,8 +3,8 @@
 TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI, BF16 or AMX
 (since 2.9); on AVX2-only CPUs (many cloud machines and laptops; this project's 2-core AMD EPYC
 since session 17) it runs its older Eigen kernels. There oneDNN is faster for batches and slower
-for one image (``bench/README.md``: a base-16 ``unet_se`` training step 1.3-1.8 s -> 1.1 s; the
-shipped Mars ensemble 24 -> 34 images/s in batches but 57 -> 77 ms for one image). So
+for one image (README, "Training": a base-16 ``unet_se`` training step 1.24-1.38 s -> 0.99-1.08 s;
+the shipped Mars ensemble 21 -> 36 images/s in batches but 55 -> 72 ms for one image). So
 ``python -m autobot``, whose commands all work on batches (training jobs run through it too),
 asks for it first thing, and the app, which answers one image at a time, keeps TensorFlow's
 own choice.
