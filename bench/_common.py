@@ -44,7 +44,7 @@ def machine() -> dict[str, Any]:
                             "python": platform.python_version(), "platform": platform.platform()}
     from autobot.runtime import onednn_enabled
 
-    info["onednn"] = onednn_enabled()  # TensorFlow's oneDNN kernels (autobot.runtime): 1.4x apart on AVX2 CPUs
+    info["onednn"] = onednn_enabled()  # on AVX2-only CPUs it changes speeds 1.1-1.6x (autobot.runtime)
     for name in ("keras", "tensorflow", "gradio", "gradio_client"):
         module = sys.modules.get(name)
         if module is not None:

@@ -15,7 +15,7 @@ PROBE = ("from autobot.runtime import onednn_enabled, prefer_onednn\n"
          "print(asked, onednn_enabled())\n")
 
 
-def _probe(value: str | None) -> str:
+def _probe(value: str | None) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != ONEDNN_VARIABLE}
     if value is not None:
         env[ONEDNN_VARIABLE] = value
