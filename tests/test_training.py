@@ -13,7 +13,7 @@ import pytest
 
 from autobot.cli import main
 from autobot.data import load_dataset, train_val_indices
-from autobot.ensemble import load_ensemble, train_ensemble
+from autobot.ensemble import bootstrap_rows, load_ensemble, train_ensemble
 from autobot.ensemble.combine import combine_probs
 from autobot.errors import DataError
 from autobot.train.config import TrainConfig
@@ -331,6 +331,10 @@ def test_seed_offset_trains_new_members_on_the_same_split(ensembles, data_files,
     (seed_third, rows_third, val_third), (seed_later, rows_later, val_later) = seen
     assert seed_third == seed_later == 2 == load_ensemble(later).manifest["members"][0]["seed"]
     assert np.array_equal(rows_third, rows_later) and np.array_equal(val_third, val_later)
+    # the manifest's seed is enough to recover the member's sample (and so its out-of-bag rows)
+    train_idx, _ = train_val_indices(dataset, config.val_fraction, config.seed)
+    assert np.array_equal(np.sort(bootstrap_rows(train_idx, config.seed, seed_later)), rows_later)
+    assert not np.array_equal(np.sort(bootstrap_rows(train_idx, config.seed, seed_later + 1)), rows_later)
     # its held-out rows are the first ensemble's, so their members can be served together
     assert main(["assemble", "--out", str(tmp_path / "mix"), f"{ensembles['blood']}:1", str(later)]) == 0
     with pytest.raises(DataError, match="seed_offset"):

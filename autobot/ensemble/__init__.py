@@ -2,8 +2,8 @@
 ``assemble_ensemble`` joins members of several folders into one."""
 
 from autobot.ensemble.assemble import assemble_ensemble
-from autobot.ensemble.bagging import (Ensemble, EnsemblePrediction, load_ensemble, load_task_ensemble, split_rows,
-                                      train_ensemble)
+from autobot.ensemble.bagging import (Ensemble, EnsemblePrediction, bootstrap_rows, load_ensemble, load_task_ensemble,
+                                      split_rows, train_ensemble)
 
-__all__ = ["Ensemble", "EnsemblePrediction", "assemble_ensemble", "load_ensemble", "load_task_ensemble",
+__all__ = ["Ensemble", "EnsemblePrediction", "assemble_ensemble", "bootstrap_rows", "load_ensemble", "load_task_ensemble",
            "split_rows", "train_ensemble"]

@@ -33,7 +33,7 @@ from autobot.train.config import TrainConfig
 from autobot.train.member import ProgressFn, _limit, _save_model, _write_json, predict_probs, train_member
 from autobot.train.pipeline import resize_batch
 
-__all__ = ["Ensemble", "EnsemblePrediction", "train_ensemble", "load_ensemble", "MANIFEST"]
+__all__ = ["Ensemble", "EnsemblePrediction", "bootstrap_rows", "train_ensemble", "load_ensemble", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 _REQUIRED = {"task": str, "classes": list, "input_shape": list, "members": list}
@@ -227,7 +227,7 @@ def train_ensemble(
         seed = config.seed + seed_offset + i
         rows = train_idx
         if bootstrap:
-            rows = np.random.default_rng([config.seed, seed_offset + i]).choice(train_idx, len(train_idx), replace=True)
+            rows = bootstrap_rows(train_idx, config.seed, seed)
         member_cfg = replace(config, model=name, seed=seed, init_from=inits[i])
         hook = (lambda e, i=i: progress({**e, "member": i, "members": len(names)})) if progress else None
         result = train_member(member_cfg, dataset, rows, val_idx, out / "runs" / f"member_{i}", progress=hook)
@@ -247,6 +247,16 @@ def train_ensemble(
         manifest["train_seconds"] = round(time.time() - started, 1)
         _write_json(out / MANIFEST, manifest)
     return out
+
+
+def bootstrap_rows(train_idx: np.ndarray, split_seed: int, member_seed: int) -> np.ndarray:
+    """The bootstrap sample of the member trained with ``member_seed`` (as its manifest records it).
+
+    Rows of ``train_idx`` missing from it are that member's out-of-bag rows: ones it never saw,
+    from the same photographs' distribution as its training rows.
+    """
+    rng = np.random.default_rng([split_seed, member_seed - split_seed])
+    return rng.choice(train_idx, len(train_idx), replace=True)
 
 
 def _member_init(init_from: str | None, index: int) -> str | None:
