@@ -83,3 +83,26 @@ def test_mars_postprocess_bench_scores_each_step_on_the_half_it_was_not_tuned_on
         assert half["sigma"] in (0.0, 1.0, 2.0, 3.0, 4.0)
     assert 0 <= result["plain"]["miou"] <= 1 and result["n"] < len(rows)
     assert "plain mIoU" in stdout and "class bias" in stdout
+
+
+def test_mars_stacking_bench_fits_on_rows_no_member_saw(tiny_models, mars_raw, tmp_path):
+    import numpy as np
+
+    from autobot.data import load_dataset, train_val_indices
+    from autobot.ensemble import bootstrap_rows, load_ensemble
+
+    rows = np.arange(0, 640, 10)  # tiny_models' Mars rows
+    data = tmp_path / "mars_rows.npz"
+    np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
+    out = tmp_path / "stack.json"
+    stdout = _run("mars_stacking.py", "--models", str(tiny_models / "mars"), "--data", str(data), "--pixels", "20000",
+                  "--out", str(out))
+    result = json.loads(out.read_text())
+    manifest = load_ensemble(tiny_models / "mars").manifest
+    train_idx, val_idx = train_val_indices(load_dataset(data, "mars"), manifest["config"]["val_fraction"],
+                                           manifest["config"]["seed"])
+    seen = set().union(*(bootstrap_rows(train_idx, manifest["config"]["seed"], m["seed"]) for m in manifest["members"]))
+    assert result["n_fit_rows"] == len(set(train_idx) - seen) > 0 and result["n_heldout"] == len(val_idx)
+    for key in ("geometric_heldout", "stacked", "stacked_balanced"):
+        assert 0 <= result[key]["miou"] <= 1 and set(result[key]["per_class_iou"]) == {"soil", "bedrock", "sand", "big_rock"}
+    assert "outside every member's bootstrap sample" in stdout and "stacked_balanced" in stdout
