@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 
@@ -39,3 +40,47 @@ def onednn_enabled() -> bool | None:
     except ImportError:
         return None
     return bool(_pywrap_util_port.IsMklEnabled())
+
+
+PRECISION_VARIABLE = "AUTOBOT_SERVING_PRECISION"
+#: CPU flags (``/proc/cpuinfo``) of instruction sets that compute bfloat16 natively.
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def serving_precision(choice: str | None = None, cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """``"float32"`` or ``"bfloat16"``: what loaded ensembles compute in (``autobot.models.precision``).
+
+    ``choice`` (else ``AUTOBOT_SERVING_PRECISION``, else ``"auto"``) may name one; ``"auto"`` picks
+    bfloat16 only where it is faster and as accurate: TensorFlow on a CPU with native bfloat16
+    (AVX-512 BF16 or AMX) and oneDNN kernels on, and no GPU. Elsewhere bfloat16 is emulated and slower.
+    """
+    from autobot.errors import DataError
+
+    source = "--precision" if choice is not None else PRECISION_VARIABLE
+    value = (choice if choice is not None else os.environ.get(PRECISION_VARIABLE, "auto")).strip().lower()
+    if value in ("float32", "bfloat16"):
+        return value
+    if value != "auto":
+        raise DataError(None, source, "auto, float32 or bfloat16", repr(value))
+    return "bfloat16" if native_bfloat16(cpuinfo) else "float32"
+
+
+def native_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether this process would run bfloat16 convolutions natively (see :func:`serving_precision`)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or not cpu_has_bfloat16(cpuinfo) or not onednn_enabled():
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
+def cpu_has_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether the CPU flags in ``cpuinfo`` include AVX-512 BF16 or AMX BF16 (False if unreadable)."""
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return any(flag in flags for flag in BFLOAT16_FLAGS)

@@ -15,7 +15,10 @@ Targets (issue 7): an ensemble answers one image in <= 60 ms and classifies or s
 
 Usage::
 
-    python bench/inference.py [--models DIR] [--runs 30] [--images 256] [--out bench/results/inference.json]
+    python bench/inference.py [--models DIR] [--runs 30] [--images 256] [--precision auto|float32|bfloat16]
+                              [--out bench/results/inference.json]
+
+``--precision`` is what the ensembles compute in (default: as the app serves, ``autobot.runtime.serving_precision``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-runs", type=int, default=3, help="timed runs per throughput (median)")
     parser.add_argument("--images", type=int, default=256, help="images per batch run")
     parser.add_argument("--no-members", action="store_true", help="time the ensembles only")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+                        help="what the ensembles compute in (default: $AUTOBOT_SERVING_PRECISION or auto, as the app)")
     parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
     args = parser.parse_args(argv)
     for name in ("runs", "batch_runs", "images"):
@@ -94,10 +99,11 @@ def main(argv: list[str] | None = None) -> dict:
     before = load_average()
     ensembles, members = [], []
     for task in args.tasks:
-        ensemble = load_task_ensemble(task, args.models / task)
+        ensemble = load_task_ensemble(task, args.models / task, args.precision)
         images = cells if task == "blood" else frames
         result = (bench_blood if task == "blood" else bench_mars)(ensemble, images, args.runs, args.batch_runs)
-        row = {"task": task, "members": len(ensemble), "path": os.path.relpath(ensemble.path, ROOT),
+        row = {"task": task, "members": len(ensemble), "precision": ensemble.precision,
+               "path": os.path.relpath(ensemble.path, ROOT),
                "one_image_ms": result["one_image"]["median_ms"], "one_image_p95_ms": result["one_image"]["p95_ms"],
                "images_per_s": result["batch_images_per_s"], "detail": result}
         if task == "blood":
@@ -112,7 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
             members += member_rows(ensemble, images, args.runs, args.batch_runs)
     after = load_average()
 
-    print(table(ensembles, [("task", "ensemble", ""), ("members", "M", "d"), ("one_image_ms", "1 image ms", ".1f"),
+    print(table(ensembles, [("task", "ensemble", ""), ("members", "M", "d"), ("precision", "precision", ""),
+                            ("one_image_ms", "1 image ms", ".1f"),
                             ("one_image_p95_ms", "p95 ms", ".1f"), ("images_per_s", "images/s", ".0f"),
                             ("app_request_ms", "app request ms", ".1f"), ("meets_targets", "targets met", "")]))
     print("(app request: blood = classify + occlusion map, as the Classify tab; mars = segment one 64x128 image)")

@@ -19,6 +19,9 @@ MARS_CHALLENGE = SHARED / "data" / "mars" / "mars_challenge_like.npz"
 def pytest_configure(config):
     if not BLOOD_NPZ.exists():
         raise pytest.UsageError(f"the tests read real data from {SHARED} (set AUTOBOT_SHARED); it is missing")
+    # Ensembles serve in bfloat16 only on CPUs with it (autobot.runtime.serving_precision): pin float32 so the
+    # comparisons with member files hold on every machine; tests/test_precision.py covers bfloat16 and the choice.
+    os.environ.setdefault("AUTOBOT_SERVING_PRECISION", "float32")
 
 
 @pytest.fixture(autouse=True)

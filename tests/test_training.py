@@ -155,10 +155,11 @@ def test_evaluate_cli_json(task, ensembles, data_files, capsys):
     assert main(["evaluate", "--task", task, "--data", str(data_files[task]), "--models", str(ensembles[task])]) == 0
     report = json.loads(capsys.readouterr().out)
     if task == "blood":
-        assert set(report) == {"task", "n", "accuracy", "macro_f1", "per_class_recall", "confusion", "seconds"}
+        assert set(report) == {"task", "n", "accuracy", "macro_f1", "per_class_recall", "confusion", "precision",
+                               "seconds"}
         assert len(report["confusion"]) == 8
     else:
-        assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "seconds"}
+        assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "precision", "seconds"}
         assert set(report["per_class_iou"]) == {"soil", "bedrock", "sand", "big_rock"}
     assert report["n"] == 64
 

@@ -37,13 +37,16 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
     parser.add_argument("--combine", choices=("mean", "geometric"),
                         help="how member probabilities are combined, instead of the manifest's rule "
                              "(mean, or geometric: the normalised mean of log-probabilities)")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+                        help="what the members compute in (default: $AUTOBOT_SERVING_PRECISION or auto: bfloat16 "
+                             "on CPUs that compute it natively, else float32)")
 
 
 def load_for_cli(args: argparse.Namespace):
     """The ensemble ``--task``/``--models`` name, with ``--combine`` applied."""
     from autobot.ensemble import load_task_ensemble
 
-    ensemble = load_task_ensemble(args.task, args.models)
+    ensemble = load_task_ensemble(args.task, args.models, args.precision)
     if args.combine:
         ensemble.combine = args.combine
     return ensemble
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         dataset = replace(dataset, images=images, targets=masks if masks is not None else dataset.targets)
         extra["corruption_severity"] = args.corrupt
     report = ensemble.evaluate(dataset, tta=args.tta)
-    print(json.dumps({"task": args.task, "n": len(dataset), **report, **extra,
+    print(json.dumps({"task": args.task, "n": len(dataset), **report, **extra, "precision": ensemble.precision,
                       "seconds": round(time.time() - start, 2)}))
     return 0
 

@@ -103,7 +103,7 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
         assembled["combine"] = combine
     _write_json(out / MANIFEST, assembled)
     if dataset is not None:
-        ensemble = load_ensemble(out)
+        ensemble = load_ensemble(out, precision="float32")  # the manifest's scores are the same on every machine
         rows = split_rows(ensemble, dataset, "heldout")
         prediction = ensemble.predict(rows.images)
         for entry, probs in zip(members, prediction.member_probs):
