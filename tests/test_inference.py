@@ -153,3 +153,15 @@ def test_segment_and_classify_combine_members_by_the_ensemble_rule(tiny_models, 
     result = classify(blood, blood_raw["images"][0])
     np.testing.assert_allclose(result.probs, combine_probs(result.member_probs, "geometric"), atol=1e-6)
     np.testing.assert_allclose(result.probs, blood.predict(blood_raw["images"][0]).probs[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("rule", ["mean", "geometric"])
+def test_streamed_members_give_the_combined_probabilities(mars, mars_raw, rule, monkeypatch):
+    from autobot.inference.common import forward, forward_combined
+
+    monkeypatch.setattr(mars, "combine", rule)
+    frames = mars_raw["training_set"][:70, 0].astype(np.uint8)  # two chunks, the second padded
+    streamed = forward_combined(mars, frames)
+    assert streamed.shape == (70, 64, 128, 5) and streamed.dtype == np.float32
+    np.testing.assert_allclose(streamed, mars.combine_probs(forward(mars, frames)), atol=1e-6)
+    np.testing.assert_allclose(streamed.sum(-1), 1.0, atol=1e-5)

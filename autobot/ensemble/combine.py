@@ -16,7 +16,7 @@ import numpy as np
 
 from autobot.errors import DataError
 
-__all__ = ["COMBINE_RULES", "check_rule", "combine_probs"]
+__all__ = ["COMBINE_RULES", "accumulate", "check_rule", "combine_probs", "finish"]
 
 COMBINE_RULES = ("mean", "geometric")
 
@@ -34,16 +34,39 @@ def check_rule(rule: Any, source: Any, key: str) -> str:
 def combine_probs(member_probs: np.ndarray, rule: str = "mean") -> np.ndarray:
     """Ensemble probabilities ``(...)`` from member probabilities ``(M, ...)`` (classes last)."""
     member_probs = np.asarray(member_probs, dtype=np.float32)
-    if rule == "mean":
-        return member_probs.mean(0)
-    if rule == "geometric":  # in place, member by member: this runs on every served batch
-        total = np.zeros(member_probs.shape[1:], np.float32)
-        member_log = np.empty_like(total)
-        for probs in member_probs:
-            np.log(np.maximum(probs, _FLOOR, out=member_log), out=member_log)
-            total += member_log
-        total /= len(member_probs)  # in [log(_FLOOR), 0]: exp cannot overflow or underflow
+    check = _check(rule)
+    total = np.zeros(member_probs.shape[1:], np.float32)
+    scratch = np.empty_like(total) if check == "geometric" else None
+    for probs in member_probs:
+        accumulate(total, probs, check, scratch)
+    return finish(total, len(member_probs), check)
+
+
+def accumulate(total: np.ndarray, probs: np.ndarray, rule: str, scratch: np.ndarray | None = None) -> None:
+    """Add one member's probabilities to a running ``total`` (float32, in place), for :func:`finish`.
+
+    Streaming the members this way gives :func:`combine_probs`' result without ever holding all
+    of them: serving a large batch then needs one array of probabilities, not one per member.
+    ``scratch`` (the shape of ``total``) saves an allocation per call under ``"geometric"``.
+    """
+    if _check(rule) == "mean":
+        total += probs
+        return
+    member_log = scratch if scratch is not None else np.empty_like(total)
+    np.log(np.maximum(probs, _FLOOR, out=member_log), out=member_log)
+    total += member_log
+
+
+def finish(total: np.ndarray, count: int, rule: str) -> np.ndarray:
+    """The ensemble's probabilities from the running ``total`` of ``count`` members (in place)."""
+    total /= count
+    if _check(rule) == "geometric":  # in [log(_FLOOR), 0]: exp cannot overflow or underflow
         np.exp(total, out=total)
         total /= total.sum(-1, keepdims=True)
-        return total
-    raise ValueError(f"combine rule: expected one of {', '.join(COMBINE_RULES)}, found {rule!r}")
+    return total
+
+
+def _check(rule: str) -> str:
+    if rule not in COMBINE_RULES:
+        raise ValueError(f"combine rule: expected one of {', '.join(COMBINE_RULES)}, found {rule!r}")
+    return rule

@@ -13,7 +13,7 @@ import numpy as np
 from autobot.ensemble.bagging import Ensemble
 from autobot.errors import DataError
 from autobot.evaluate.metrics import scored_argmax
-from autobot.inference.common import colormap, entropy, forward, load_upload
+from autobot.inference.common import colormap, entropy, forward_combined, load_upload
 from autobot.tasks import TaskSpec
 from autobot.train.pipeline import resize_batch
 
@@ -83,13 +83,12 @@ def segment(ensemble: Ensemble, image: np.ndarray) -> Segmentation:
     resized = resize_batch(image[None, ..., None], (new_h, tile_w))[0, ..., 0]
     n = math.ceil(new_h / tile_h)
     padded = np.pad(resized, ((0, n * tile_h - new_h), (0, 0)), mode="edge")
-    member_probs = forward(ensemble, padded.reshape(n, tile_h, tile_w, 1))
-    probs = ensemble.combine_probs(member_probs).reshape(n * tile_h, tile_w, -1)[:new_h]
+    probs = forward_combined(ensemble, padded.reshape(n, tile_h, tile_w, 1)).reshape(n * tile_h, tile_w, -1)[:new_h]
     if (new_h, tile_w) != (h, w):
         probs = cv2.resize(probs, (w, h), interpolation=cv2.INTER_LINEAR)
         probs = probs / probs.sum(-1, keepdims=True)
     labels = scored_argmax(probs, ensemble.task.ignore_label)
-    return Segmentation(image, probs.astype(np.float32), labels, entropy(probs), n)
+    return Segmentation(image, np.asarray(probs, np.float32), labels, entropy(probs), n)
 
 
 def overlay(image: np.ndarray, labels: np.ndarray, task: TaskSpec, opacity: float = 0.5) -> np.ndarray:
