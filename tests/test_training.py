@@ -127,6 +127,14 @@ def test_ensemble_round_trip(task, ensembles, data_files):
     direct = np.mean([np.asarray(m.predict_on_batch(images.astype("float32"))) for m in runs], 0)
     np.testing.assert_allclose(ens.predict(images).probs, direct, atol=1e-5)
     assert pred.member_probs.shape[0] == 2
+    # streaming the members (what evaluate and predict do) gives the same outputs without them
+    for rule in ("mean", "geometric"):
+        ens.combine = rule
+        kept, streamed = ens.predict(images, tta=True), ens.predict(images, tta=True, keep_members=False)
+        assert streamed.member_probs is None
+        np.testing.assert_array_equal(streamed.probs, kept.probs)
+        np.testing.assert_array_equal(streamed.labels, kept.labels)
+        np.testing.assert_array_equal(streamed.uncertainty, kept.uncertainty)
     if task == "mars":
         assert pred.labels.shape == (5, 64, 128) and pred.uncertainty.shape == (5, 64, 128)
         assert pred.labels.min() >= 1

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
                         f"--task {args.task}", hint="blood predictions are in the .npz given by --out")
     ensemble = load_for_cli(args)
     dataset = load_dataset(args.data, args.task, split=args.split)
-    pred = ensemble.predict(dataset.images, tta=args.tta)
+    pred = ensemble.predict(dataset.images, tta=args.tta, keep_members=False)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.task == "mars":

@@ -24,7 +24,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.data import Dataset, train_val_indices
-from autobot.ensemble.combine import check_rule, combine_probs
+from autobot.ensemble.combine import accumulate, check_rule, combine_probs, finish
 from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.models.fold import fold_batchnorm
@@ -47,13 +47,13 @@ class EnsemblePrediction:
 
     Attributes:
         probs: The members' probabilities combined (``Ensemble.combine``), ``(N, K)`` or ``(N, H, W, K)``.
-        member_probs: ``(M, N, ...)`` probabilities of each member.
+        member_probs: ``(M, N, ...)`` probabilities of each member; None when ``predict`` streamed them.
         labels: ``argmax`` of ``probs`` (never the ignore label): class per image, or the mask ``(N, H, W)``.
         uncertainty: Entropy of ``probs`` (nats), per image or per pixel.
     """
 
     probs: np.ndarray
-    member_probs: np.ndarray
+    member_probs: np.ndarray | None
     labels: np.ndarray
     uncertainty: np.ndarray
 
@@ -93,34 +93,53 @@ class Ensemble:
         original = x.shape[1:3]
         return resize_batch(x, self.input_shape[:2]), original
 
-    def predict(self, images: np.ndarray, tta: bool = False, batch_size: int = 128) -> EnsemblePrediction:
+    def predict(self, images: np.ndarray, tta: bool = False, batch_size: int = 128,
+                keep_members: bool = True) -> EnsemblePrediction:
         """Combine member probabilities for uint8 images (one image or a batch).
 
         Args:
             images: ``(N, H, W, C)`` or one ``(H, W, C)`` image (Mars also ``(H, W)``/``(N, H, W)``).
             tta: Also predict flipped copies and average (see ``_tta_views``; masks flipped back).
             batch_size: Images per forward pass.
+            keep_members: Also return each member's probabilities. False streams them into the
+                combined ones (``member_probs`` is then None): the same ``probs`` while holding two
+                arrays of probabilities instead of about ``2 * M + 2`` (what evaluate and predict use).
         """
         x, original = self._prepare(images)
         views = _tta_views(self.task) if tta else _tta_views(self.task)[:1]
-        per_member = []
+        per_member, total = [], None
         for model in self.members:
             p = sum(undo(predict_probs(model, np.ascontiguousarray(view(x)), batch_size)) for view, undo in views)
             p = p / len(views)
             if self.task.kind == "segmentation" and tuple(p.shape[1:3]) != tuple(original):
                 p = _resize_probs(p, original)
-            per_member.append(p.astype(np.float32))
-        member_probs = np.stack(per_member)
-        probs = self.combine_probs(member_probs)
-        entropy = -np.sum(probs * np.log(np.clip(probs, 1e-8, 1.0)), axis=-1)
+            p = p.astype(np.float32, copy=False)
+            if keep_members:
+                per_member.append(p)
+                continue
+            if total is None:
+                total = np.zeros_like(p)
+            accumulate(total, p, self.combine, scratch=p)  # p is not needed again: its log goes in place
+            del p
+        if keep_members:
+            member_probs = np.stack(per_member)
+            probs = self.combine_probs(member_probs)
+        else:
+            member_probs = None
+            probs = finish(total, len(self.members), self.combine)
+        terms = np.clip(probs, 1e-8, 1.0).astype(np.float32, copy=False)  # entropy with one temporary
+        np.log(terms, out=terms)
+        terms *= probs
+        entropy = -terms.sum(-1, dtype=np.float32)
+        del terms
         labels = scored_argmax(probs, self.task.ignore_label)
-        return EnsemblePrediction(probs, member_probs, labels, entropy.astype(np.float32))
+        return EnsemblePrediction(probs, member_probs, labels, entropy)
 
     def evaluate(self, dataset: Dataset, tta: bool = False) -> dict[str, Any]:
         """The task's report (see ``autobot.evaluate.metrics``) on a labelled dataset."""
         if not dataset.labelled:
             raise DataError(dataset.source, "labels", "a labelled dataset", "no labels or masks")
-        pred = self.predict(dataset.images, tta=tta)
+        pred = self.predict(dataset.images, tta=tta, keep_members=False)
         if self.task.kind == "segmentation":
             return segmentation_report(dataset.targets, pred.labels, self.task.class_names, self.task.ignore_label)
         return classification_report(dataset.targets, pred.labels, self.task.class_names)
