@@ -78,9 +78,13 @@ def native_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
 
 def cpu_has_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
     """Whether the CPU flags in ``cpuinfo`` include AVX-512 BF16 or AMX BF16 (False if unreadable)."""
+    return bool(cpu_flags(cpuinfo) & set(BFLOAT16_FLAGS))
+
+
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
+    """The first CPU's flags in ``cpuinfo`` (empty if unreadable: then no special instructions are assumed)."""
     try:
         text = Path(cpuinfo).read_text(errors="replace")
     except OSError:
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return any(flag in flags for flag in BFLOAT16_FLAGS)
+        return set()
+    return set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))

@@ -11,10 +11,10 @@ images/s (decode-free: resize, augmentation, CutMix) is timed on the same batche
 
 Usage::
 
-    python bench/training.py [--models custom_cnn unet ...] [--steps 5] [--warmup 2] [--no-jit]
+    python bench/training.py [--models custom_cnn unet ...] [--steps 5] [--warmup 2] [--no-jit | --jit]
                              [--out bench/results/training.json]
 
-Steps are XLA-compiled as the recipe's ``train.jit_compile`` says; ``--no-jit`` trains without XLA, to compare.
+Steps are XLA-compiled as the recipe's ``train.jit_compile`` says; ``--no-jit`` and ``--jit`` force it off or on, to compare.
 TensorFlow's oneDNN kernels are asked for as ``python -m autobot train`` asks (``autobot.runtime``);
 ``TF_ENABLE_ONEDNN_OPTS=0 python bench/training.py`` measures without them.
 """
@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--models", nargs="+", help="model names (default: every registered model)")
     parser.add_argument("--steps", type=int, default=5, help="timed training steps per model (median reported)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps after compiling (the first traces)")
-    parser.add_argument("--no-jit", action="store_true", help="train without XLA (train.jit_compile=false)")
+    xla = parser.add_mutually_exclusive_group()
+    xla.add_argument("--no-jit", action="store_true", help="train without XLA (train.jit_compile=false)")
+    xla.add_argument("--jit", action="store_true", help="train with XLA (train.jit_compile=true)")
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, default=RESULTS / "training.json")
     args = parser.parse_args(argv)
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     before = load_average()
     rows, cache = [], {}
     for recipe, model in pairs:
-        jit = False if args.no_jit else None  # None: the recipe's own setting
+        jit = False if args.no_jit else True if args.jit else None  # None: the recipe's own setting
         rows.append(measure(recipe, model, args.shared, args.steps, args.warmup, cache, jit))
         r = rows[-1]
         print(f"{recipe}/{model}: {r['images_per_s']} images/s (step {r['step_s']} s, load {load_average()[0]})",

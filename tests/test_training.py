@@ -93,8 +93,20 @@ def test_xla_steps_and_a_resumed_run_follows_its_config(data_files, tmp_path):
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["epoch"] == 2 and state["jit_compile"] is False, "auto: Keras leaves XLA off on CPU TensorFlow"
     keras.backend.clear_session()
-    with pytest.raises(ValueError, match="jit_compile: expected true, false or 'auto'; got 'yes'"):
+    with pytest.raises(ValueError, match="jit_compile: expected true, false, 'auto' or 'unless_avx512'; got 'yes'"):
         _config("mars", jit_compile="yes")
+
+
+def test_unless_avx512_compiles_on_cpus_without_avx512_only(tmp_path):
+    from autobot.train.member import _jit_compile
+
+    (tmp_path / "avx2").write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    (tmp_path / "avx512").write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f avx512bw\n")
+    config = _config("mars", jit_compile="unless_avx512")
+    # this process is CPU-only TensorFlow, as CI: the CPU flags decide
+    assert _jit_compile(config, str(tmp_path / "avx2")) is True
+    assert _jit_compile(config, str(tmp_path / "avx512")) is False
+    assert _jit_compile(_config("mars"), str(tmp_path / "avx2")) is False, "auto stays Keras' rule"
 
 
 @pytest.fixture(scope="module")

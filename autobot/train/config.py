@@ -41,11 +41,13 @@ class TrainConfig:
         distribute: ``"none"``, ``"auto"``, ``"mirrored"`` (this host's devices),
             ``"multi_worker"`` (hosts in TF_CONFIG) or ``"data_parallel"`` (JAX); see
             ``autobot.train.distribute``.
-        jit_compile: XLA for the training steps: True, False, or ``"auto"`` (Keras' rule: on under JAX
-            and for a TensorFlow GPU, off on CPU-only TensorFlow and under ``tf.distribute``). On CPU it
-            depends on the model: on 2 AVX2 cores a base-16 U-Net step ran 1.3-1.4x faster with it and the
-            blood CNN's depthwise convolutions 5.6x slower, so ``mars_cpu`` turns it on. Compare a recipe
-            with ``python bench/training.py --models NAME`` and ``--no-jit``.
+        jit_compile: XLA for the training steps: True, False, ``"auto"`` (Keras' rule: on under JAX
+            and for a TensorFlow GPU, off on CPU-only TensorFlow and under ``tf.distribute``) or
+            ``"unless_avx512"`` (the same, but on for CPU-only TensorFlow when the CPU lacks AVX-512). On
+            CPU it depends on the model and the CPU: on 2 AVX2 cores a base-16 U-Net step ran 1.3-1.4x
+            faster with it, on 2 AVX-512 cores (oneDNN on) 1.3-1.5x slower, and the blood CNN's depthwise
+            convolutions 5.6x slower, so ``mars_cpu`` says ``unless_avx512``. Compare a recipe with
+            ``python bench/training.py --models NAME`` and ``--no-jit``.
     """
 
     task: str = "blood"
@@ -96,8 +98,8 @@ class TrainConfig:
                 raise ValueError(f"{item.name}: expected {'a whole number' if kind is int else base}; got {value!r}")
             setattr(self, item.name, kind(value))
 
-        if not (isinstance(self.jit_compile, bool) or self.jit_compile == "auto"):
-            raise ValueError(f"jit_compile: expected true, false or 'auto'; got {self.jit_compile!r}")
+        if not (isinstance(self.jit_compile, bool) or self.jit_compile in ("auto", "unless_avx512")):
+            raise ValueError(f"jit_compile: expected true, false, 'auto' or 'unless_avx512'; got {self.jit_compile!r}")
         if self.distribute not in STRATEGIES:
             raise ValueError(f"distribute: expected one of {STRATEGIES}; got {self.distribute!r}")
         if self.image_size is not None:
