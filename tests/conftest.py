@@ -24,6 +24,27 @@ def pytest_configure(config):
     os.environ.setdefault("AUTOBOT_SERVING_PRECISION", "float32")
 
 
+#: Registry models trained from scratch (the ImageNet backbones nest a whole model as one layer).
+IMAGENET_BACKBONES = {"efficientnetb7", "convnextbase", "mobilenetv3small"}
+TINY_SHAPES = {"blood": (32, 32, 3), "mars": (32, 64, 1)}
+
+
+def from_scratch_models() -> list[str]:
+    from autobot.models import list_models
+
+    return [name for name in list_models() if name not in IMAGENET_BACKBONES]
+
+
+def tiny_model(name: str):
+    """``(model, input_shape)``: a registry model at a tiny size and width, for checks of its graph."""
+    from autobot.models import build_model, model_task
+
+    task = model_task(name)
+    kw = {"base_filters": 4, "transformer_dim": 16, "context_filters": 4} if task == "mars" else {}
+    shape = TINY_SHAPES[task]
+    return build_model(name, input_shape=shape, num_classes=5 if task == "mars" else 8, **kw), shape
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
     """Never read or write the user's ~/.cache from tests."""

@@ -6,12 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from autobot.models import build_model, list_models, model_task
+from autobot.models import build_model
 from autobot.models.fold import fold_batchnorm
+from conftest import from_scratch_models, tiny_model
 
-IMAGENET_BACKBONES = {"efficientnetb7", "convnextbase", "mobilenetv3small"}  # nested models: left as they are
-FROM_SCRATCH = [name for name in list_models() if name not in IMAGENET_BACKBONES]
-TINY = {"blood": (32, 32, 3), "mars": (32, 64, 1)}
+FROM_SCRATCH = from_scratch_models()
 
 
 @pytest.fixture(autouse=True)
@@ -38,10 +37,8 @@ def _count(model: keras.Model, kind: type) -> int:
 
 @pytest.mark.parametrize("name", FROM_SCRATCH)
 def test_folded_model_predicts_the_same_without_batchnorm(name):
-    task = model_task(name)
-    shape = TINY[task]
-    kw = {"base_filters": 4, "transformer_dim": 16, "context_filters": 4} if task == "mars" else {}
-    model = _trained_statistics(build_model(name, input_shape=shape, num_classes=5 if task == "mars" else 8, **kw))
+    model, shape = tiny_model(name)
+    model = _trained_statistics(model)
     assert _count(model, keras.layers.BatchNormalization) > 0
     folded = fold_batchnorm(model)
     x = np.random.default_rng(1).uniform(0, 255, (3, *shape)).astype("float32")

@@ -11,14 +11,12 @@ import pytest
 from autobot.cli import main
 from autobot.ensemble import load_ensemble
 from autobot.errors import DataError
-from autobot.models import build_model, list_models, model_task
+from autobot.models import build_model
 from autobot.models.fold import fold_batchnorm
 from autobot.models.precision import with_precision
 from autobot.runtime import PRECISION_VARIABLE, cpu_has_bfloat16, onednn_enabled, serving_precision
+from conftest import TINY_SHAPES, from_scratch_models, tiny_model
 
-IMAGENET_BACKBONES = {"efficientnetb7", "convnextbase", "mobilenetv3small"}
-FROM_SCRATCH = [name for name in list_models() if name not in IMAGENET_BACKBONES]
-TINY = {"blood": (32, 32, 3), "mars": (32, 64, 1)}
 AVX512_BF16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n"
 AVX2_ONLY = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n"
 
@@ -29,12 +27,10 @@ def _clear():
     keras.backend.clear_session()
 
 
-@pytest.mark.parametrize("name", FROM_SCRATCH)
+@pytest.mark.parametrize("name", from_scratch_models())
 def test_bfloat16_copy_computes_in_bfloat16_and_returns_float32_probabilities(name):
-    task = model_task(name)
-    shape = TINY[task]
-    kw = {"base_filters": 4, "transformer_dim": 16, "context_filters": 4} if task == "mars" else {}
-    model = fold_batchnorm(build_model(name, input_shape=shape, num_classes=5 if task == "mars" else 8, **kw))
+    model, shape = tiny_model(name)
+    model = fold_batchnorm(model)
     served = with_precision(model, "bfloat16")
     x = np.random.default_rng(1).uniform(0, 255, (4, *shape)).astype("float32")
     expected, got = np.asarray(model(x, training=False)), served(x, training=False)
@@ -47,7 +43,7 @@ def test_bfloat16_copy_computes_in_bfloat16_and_returns_float32_probabilities(na
 
 
 def test_float32_is_the_model_itself_and_unknown_precisions_are_refused():
-    model = build_model("custom_cnn", input_shape=TINY["blood"], num_classes=8)
+    model = build_model("custom_cnn", input_shape=TINY_SHAPES["blood"], num_classes=8)
     assert with_precision(model, "float32") is model
     with pytest.raises(ValueError, match="float16"):
         with_precision(model, "float16")

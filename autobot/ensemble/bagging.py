@@ -24,7 +24,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.data import Dataset, train_val_indices
-from autobot.ensemble.combine import accumulate, check_rule, combine_probs, finish
+from autobot.ensemble.combine import accumulate, check_rule, combine_probs, entropy, finish
 from autobot.errors import DataError
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.models.fold import fold_batchnorm
@@ -127,13 +127,8 @@ class Ensemble:
         else:
             member_probs = None
             probs = finish(total, len(self.members), self.combine)
-        terms = np.clip(probs, 1e-8, 1.0).astype(np.float32, copy=False)  # entropy with one temporary
-        np.log(terms, out=terms)
-        terms *= probs
-        entropy = -terms.sum(-1, dtype=np.float32)
-        del terms
         labels = scored_argmax(probs, self.task.ignore_label)
-        return EnsemblePrediction(probs, member_probs, labels, entropy)
+        return EnsemblePrediction(probs, member_probs, labels, entropy(probs))
 
     def evaluate(self, dataset: Dataset, tta: bool = False) -> dict[str, Any]:
         """The task's report (see ``autobot.evaluate.metrics``) on a labelled dataset."""

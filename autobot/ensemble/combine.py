@@ -16,12 +16,12 @@ import numpy as np
 
 from autobot.errors import DataError
 
-__all__ = ["COMBINE_RULES", "accumulate", "check_rule", "combine_probs", "finish"]
+__all__ = ["COMBINE_RULES", "LOG_FLOOR", "accumulate", "check_rule", "combine_probs", "entropy", "finish"]
 
 COMBINE_RULES = ("mean", "geometric")
 
 #: Floor for log-probabilities: a member's exact 0 must not veto a class outright.
-_FLOOR = 1e-6
+LOG_FLOOR = 1e-6
 
 
 def check_rule(rule: Any, source: Any, key: str) -> str:
@@ -53,17 +53,25 @@ def accumulate(total: np.ndarray, probs: np.ndarray, rule: str, scratch: np.ndar
         total += probs
         return
     member_log = scratch if scratch is not None else np.empty_like(total)
-    np.log(np.maximum(probs, _FLOOR, out=member_log), out=member_log)
+    np.log(np.maximum(probs, LOG_FLOOR, out=member_log), out=member_log)
     total += member_log
 
 
 def finish(total: np.ndarray, count: int, rule: str) -> np.ndarray:
     """The ensemble's probabilities from the running ``total`` of ``count`` members (in place)."""
     total /= count
-    if _check(rule) == "geometric":  # in [log(_FLOOR), 0]: exp cannot overflow or underflow
+    if _check(rule) == "geometric":  # in [log(LOG_FLOOR), 0]: exp cannot overflow or underflow
         np.exp(total, out=total)
         total /= total.sum(-1, keepdims=True)
     return total
+
+
+def entropy(probs: np.ndarray) -> np.ndarray:
+    """Entropy (nats) over the last axis, float32: the ensemble's uncertainty per image or pixel."""
+    terms = np.clip(probs, 1e-8, 1.0).astype(np.float32, copy=False)  # one temporary, reused in place
+    np.log(terms, out=terms)
+    terms *= probs
+    return -terms.sum(-1, dtype=np.float32)
 
 
 def _check(rule: str) -> str:

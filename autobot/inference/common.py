@@ -10,7 +10,7 @@ from PIL import Image
 
 from autobot.data.images import decode_image
 from autobot.ensemble.bagging import Ensemble
-from autobot.ensemble.combine import accumulate, finish
+from autobot.ensemble.combine import accumulate, entropy, finish
 
 #: A batch is padded up to the next of these sizes (and chunked at the largest), so each member
 #: traces its predict function at most 9 times, never once per request size, while padding
@@ -22,22 +22,29 @@ def _bucket(n: int) -> int:
     return next((b for b in BUCKETS if b >= n), BUCKETS[-1])
 
 
+def _padded_chunks(x: np.ndarray):
+    """``(start, rows, chunk)`` for model-ready uint8 ``x``: chunks of at most the largest bucket, each
+    padded with zeros up to its bucket (``rows`` of it are real)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    for start in range(0, len(x), BUCKETS[-1]):
+        chunk = x[start : start + BUCKETS[-1]]
+        n, size = len(chunk), _bucket(len(chunk))
+        if size > n:
+            chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), np.float32)])
+        yield start, n, chunk
+
+
 def forward(ensemble: Ensemble, x: np.ndarray) -> np.ndarray:
     """Member probabilities ``(M, N, ...)`` for model-ready uint8 ``x`` ``(N, H, W, C)``.
 
     Batches are padded to one of :data:`BUCKETS` (and chunked at the largest), so repeated
     calls of any size reuse the same few traced functions.
     """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
     out = None  # filled in place: no concatenate or stack copies of (M, N, H, W, K) probabilities
     for m, model in enumerate(ensemble.members):
-        for start in range(0, len(x), BUCKETS[-1]):
-            chunk = x[start : start + BUCKETS[-1]]
-            n, size = len(chunk), _bucket(len(chunk))
-            if size > n:
-                chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), np.float32)])
+        for start, n, chunk in _padded_chunks(x):
             probs = np.asarray(model.predict_on_batch(chunk))[:n]
             if out is None:
                 out = np.empty((len(ensemble.members), len(x), *probs.shape[1:]), np.float32)
@@ -52,15 +59,8 @@ def forward_combined(ensemble: Ensemble, x: np.ndarray) -> np.ndarray:
     array of member probabilities, which for a batch of Mars tiles is most of the memory written:
     batches of 256 frames segment about 10% faster.
     """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
     total = scratch = None
-    for start in range(0, len(x), BUCKETS[-1]):
-        chunk = x[start : start + BUCKETS[-1]]
-        n, size = len(chunk), _bucket(len(chunk))
-        if size > n:
-            chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), np.float32)])
+    for start, n, chunk in _padded_chunks(x):
         for model in ensemble.members:
             probs = np.asarray(model.predict_on_batch(chunk), np.float32)[:n]
             if total is None:
@@ -70,14 +70,6 @@ def forward_combined(ensemble: Ensemble, x: np.ndarray) -> np.ndarray:
     if total is None:
         return np.zeros((0,), np.float32)
     return finish(total, len(ensemble.members), ensemble.combine)
-
-
-def entropy(probs: np.ndarray) -> np.ndarray:
-    """Entropy (nats) over the last axis."""
-    terms = np.clip(probs, 1e-8, 1.0).astype(np.float32, copy=False)  # one temporary, reused in place
-    np.log(terms, out=terms)
-    terms *= probs
-    return -terms.sum(-1, dtype=np.float32)
 
 
 def load_upload(source: str | Path | bytes, channels: int, name: str | None = None) -> tuple[np.ndarray, str, str]:
