@@ -11,6 +11,9 @@ shipped geometric mean, plain and class-balanced.
 Usage::
 
     python bench/mars_stacking.py [--models DIR] [--pixels 400000] [--out bench/results/mars_stacking.json]
+
+The members' log-probabilities are floored as the geometric combine floors them (``LOG_FLOOR``), and
+they compute in the serving precision (``AUTOBOT_SERVING_PRECISION``; the results JSON says which).
 """
 
 from __future__ import annotations
@@ -26,16 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
 
-FLOOR = 1e-4
-
-
 def member_log_probs(ensemble, images):
     """``(N, H, W, M * C)`` log-probabilities, member-major, floored as the geometric combine floors them."""
     import numpy as np
 
+    from autobot.ensemble.combine import LOG_FLOOR
     from autobot.train.member import predict_probs
 
-    logs = [np.log(np.maximum(predict_probs(m, images, 64), FLOOR)).astype(np.float32) for m in ensemble.members]
+    logs = [np.log(np.maximum(predict_probs(m, images, 64), LOG_FLOOR)).astype(np.float32) for m in ensemble.members]
     return np.concatenate(logs, axis=-1)
 
 
@@ -81,7 +82,8 @@ def main(argv=None) -> int:
     def geometric(logs):
         return logs.reshape(*logs.shape[:-1], members, num_classes).mean(-2)
 
-    result = {"command": command_line(), "machine": machine(), "n_fit_rows": int(len(oob_idx)),
+    result = {"command": command_line(), "machine": machine(), "precision": ensemble.precision,
+              "n_fit_rows": int(len(oob_idx)),
               "n_heldout": int(len(val_idx)), "pixels": args.pixels,
               "geometric_out_of_bag": segmentation_report(fit_truth, scored_argmax(geometric(fit_logs), 0), names, 0),
               "geometric_heldout": report(geometric(val_logs))}
