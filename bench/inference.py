@@ -45,6 +45,7 @@ def member_rows(ensemble, images, runs: int, batch_runs: int) -> list[dict]:
     from autobot.ensemble import Ensemble
     from autobot.inference import forward
     from autobot.inference.bench import latency, throughput
+    from autobot.models.cost import count_flops
 
     x = images.astype(np.float32)
     if x.ndim == 3:
@@ -59,7 +60,9 @@ def member_rows(ensemble, images, runs: int, batch_runs: int) -> list[dict]:
             for start in range(0, len(x), chunk):
                 np.asarray(plain(x[start : start + chunk], training=False))
 
-        row = {"task": ensemble.task.name, "member": i, "model": entry.get("model", model.name)}
+        row = {"task": ensemble.task.name, "member": i, "model": entry.get("model", model.name),
+               "flops_per_image": count_flops(model)}
+        row["gflop_per_image"] = round(row["flops_per_image"] / 1e9, 3)
         serving = latency(lambda: forward(alone, images[:1]), runs)
         row.update(serving_ms=serving["median_ms"], serving_p95_ms=serving["p95_ms"],
                    serving_images_per_s=throughput(lambda: forward(alone, images), len(images), batch_runs))
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error(f"--{name.replace('_', '-')}: expected at least 1; got {getattr(args, name)}")
 
     from autobot.ensemble import load_task_ensemble
-    from autobot.inference.bench import bench_blood, bench_mars, load_bench_images
+    from autobot.inference.bench import bench_blood, bench_mars, load_bench_images, matmul_gflop_per_s
+    from autobot.models.cost import ensemble_flops
 
     cells, frames = load_bench_images(args.shared, args.images)
     before = load_average()
@@ -106,6 +110,10 @@ def main(argv: list[str] | None = None) -> dict:
                "path": os.path.relpath(ensemble.path, ROOT),
                "one_image_ms": result["one_image"]["median_ms"], "one_image_p95_ms": result["one_image"]["p95_ms"],
                "images_per_s": result["batch_images_per_s"], "detail": result}
+        flops = ensemble_flops(ensemble.members)
+        row["flops_per_image"], row["gflop_per_image"] = flops, round(flops / 1e9, 3)
+        row["gflop_per_s"] = round(flops * row["images_per_s"] / 1e9, 1)  # what these cores sustained in batches
+        row["gflop_per_s_needed"] = round(flops * TARGET_IMAGES_PER_S / 1e9, 1)
         if task == "blood":
             row["app_request_ms"] = result["one_image_with_occlusion_map"]["median_ms"]
         else:
@@ -117,24 +125,30 @@ def main(argv: list[str] | None = None) -> dict:
         if not args.no_members:
             members += member_rows(ensemble, images, args.runs, args.batch_runs)
     after = load_average()
+    matmul = matmul_gflop_per_s()
 
     print(table(ensembles, [("task", "ensemble", ""), ("members", "M", "d"), ("precision", "precision", ""),
                             ("one_image_ms", "1 image ms", ".1f"),
                             ("one_image_p95_ms", "p95 ms", ".1f"), ("images_per_s", "images/s", ".0f"),
-                            ("app_request_ms", "app request ms", ".1f"), ("meets_targets", "targets met", "")]))
-    print("(app request: blood = classify + occlusion map, as the Classify tab; mars = segment one 64x128 image)")
+                            ("app_request_ms", "app request ms", ".1f"), ("gflop_per_image", "GFLOP/img", ".2f"),
+                            ("gflop_per_s", "GFLOP/s", ".0f"), ("gflop_per_s_needed", "needed", ".0f"),
+                            ("meets_targets", "targets met", "")]))
+    print("(app request: blood = classify + occlusion map, as the Classify tab; mars = segment one 64x128 image;\n"
+          " GFLOP/s: sustained in batches; needed: for the images/s target; autobot.models.cost)")
     if members:
         print()
         print(table(members, [("task", "task", ""), ("member", "#", "d"), ("model", "model", ""),
+                              ("gflop_per_image", "GFLOP/img", ".2f"),
                               ("serving_ms", "serving ms", ".1f"), ("serving_images_per_s", "serving img/s", ".0f"),
                               ("keras_predict_ms", "predict() ms", ".1f"),
                               ("keras_predict_images_per_s", "predict() img/s", ".0f"),
                               ("keras_call_ms", "call ms", ".1f"), ("keras_call_images_per_s", "call img/s", ".0f")]))
         print("(serving: autobot.inference.forward on the member alone; predict(): keras model.predict, batch 64; "
               "call: model(x, training=False), batches of 64)")
-    print(f"load average before {before}, after {after}; {os.cpu_count()} CPUs")
+    print(f"load average before {before}, after {after}; {os.cpu_count()} CPUs; "
+          f"a 1536x1536 float32 matrix product runs at {matmul} GFLOP/s here")
     data = {"bench": "inference", "command": command_line(), "machine": machine(), "load_average_before": before,
-            "load_average_after": after, "targets": {"one_image_ms": TARGET_ONE_IMAGE_MS,
+            "load_average_after": after, "matmul_gflop_per_s": matmul, "targets": {"one_image_ms": TARGET_ONE_IMAGE_MS,
                                                      "images_per_s": TARGET_IMAGES_PER_S},
             "settings": {"runs": args.runs, "batch_runs": args.batch_runs, "images": args.images,
                          "models": os.path.relpath(args.models.resolve(), ROOT)},

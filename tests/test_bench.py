@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, SHARED
 
 
@@ -26,12 +28,20 @@ def test_inference_bench_times_ensembles_members_and_plain_keras(tiny_models, tm
     for row in data["ensembles"]:
         assert row["members"] == 2 and row["one_image_ms"] > 0 and row["images_per_s"] > 0
         assert row["one_image_p95_ms"] >= row["one_image_ms"] and row["app_request_ms"] > 0
+        gflop = row["flops_per_image"] / 1e9
+        assert gflop > 0 and row["gflop_per_s_needed"] == pytest.approx(100 * gflop, abs=0.06)
+        assert row["gflop_per_s"] == pytest.approx(gflop * row["images_per_s"], abs=0.06)
     assert len(data["members"]) == 4
+    for task in ("blood", "mars"):  # an ensemble's work per image is its members' sum
+        ensemble = next(row for row in data["ensembles"] if row["task"] == task)
+        members = [row["flops_per_image"] for row in data["members"] if row["task"] == task]
+        assert min(members) > 0 and sum(members) == ensemble["flops_per_image"]
     for row in data["members"]:
         for key in ("serving_images_per_s", "keras_predict_images_per_s", "keras_call_images_per_s"):
             assert row[key] > 0
     assert len(data["load_average_before"]) == 3 and data["machine"]["cpus"] >= 1
-    assert "images/s" in stdout and "load average" in stdout
+    assert data["matmul_gflop_per_s"] > 0.1
+    assert "images/s" in stdout and "GFLOP/s here" in stdout and "load average" in stdout
 
 
 def test_load_bench_answers_every_request_without_error(tiny_models, tmp_path):

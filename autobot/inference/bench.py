@@ -22,7 +22,8 @@ from autobot.ensemble import Ensemble, load_ensemble
 from autobot.inference.classify import classify, classify_batch, classify_with_map
 from autobot.inference.segment import segment
 
-__all__ = ["call_seconds", "latency", "throughput", "bench_blood", "bench_mars", "load_bench_images"]
+__all__ = ["call_seconds", "latency", "throughput", "matmul_gflop_per_s", "bench_blood", "bench_mars",
+           "load_bench_images"]
 
 
 def call_seconds(fn: Callable[[], Any], runs: int, warmup: int = 2) -> np.ndarray:
@@ -49,6 +50,17 @@ def latency(fn: Callable[[], Any], runs: int) -> dict[str, float]:
 def throughput(fn: Callable[[], Any], images: int, runs: int) -> float:
     """Images per second of ``fn`` (which processes ``images`` images): the median over ``runs`` calls."""
     return round(images / float(np.median(call_seconds(fn, runs))), 1)
+
+
+def matmul_gflop_per_s(n: int = 1536, runs: int = 5) -> float:
+    """What these cores sustain on one large float32 matrix product through the Keras backend: the ceiling
+    that an ensemble's FLOPs per image (``autobot.models.cost``) times its images/s has to stay under."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    a, b = (keras.ops.convert_to_tensor(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
+    seconds = call_seconds(lambda: keras.ops.convert_to_numpy(keras.ops.matmul(a, b)), runs)
+    return round(2 * n**3 / float(np.median(seconds)) / 1e9, 1)
 
 
 def bench_blood(ensemble: Ensemble, cells: np.ndarray, runs: int = 20, batch_runs: int = 3) -> dict[str, Any]:
