@@ -37,7 +37,7 @@ TARGET_ONE_IMAGE_MS = 60.0
 TARGET_IMAGES_PER_S = 100.0
 
 
-def member_rows(ensemble, images, runs: int, batch_runs: int) -> list[dict]:
+def member_rows(ensemble, images, runs: int, batch_runs: int, member_flops: list[int]) -> list[dict]:
     """Each member through the serving forward path, and the same file as a plain Keras model."""
     import keras
     import numpy as np
@@ -45,7 +45,6 @@ def member_rows(ensemble, images, runs: int, batch_runs: int) -> list[dict]:
     from autobot.ensemble import Ensemble
     from autobot.inference import forward
     from autobot.inference.bench import latency, throughput
-    from autobot.models.cost import count_flops
 
     x = images.astype(np.float32)
     if x.ndim == 3:
@@ -61,7 +60,7 @@ def member_rows(ensemble, images, runs: int, batch_runs: int) -> list[dict]:
                 np.asarray(plain(x[start : start + chunk], training=False))
 
         row = {"task": ensemble.task.name, "member": i, "model": entry.get("model", model.name),
-               "flops_per_image": count_flops(model)}
+               "flops_per_image": member_flops[i]}
         row["gflop_per_image"] = round(row["flops_per_image"] / 1e9, 3)
         serving = latency(lambda: forward(alone, images[:1]), runs)
         row.update(serving_ms=serving["median_ms"], serving_p95_ms=serving["p95_ms"],
@@ -97,7 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from autobot.ensemble import load_task_ensemble
     from autobot.inference.bench import bench_blood, bench_mars, load_bench_images, matmul_gflop_per_s
-    from autobot.models.cost import ensemble_flops
+    from autobot.models.cost import count_flops
 
     cells, frames = load_bench_images(args.shared, args.images)
     before = load_average()
@@ -110,7 +109,8 @@ def main(argv: list[str] | None = None) -> dict:
                "path": os.path.relpath(ensemble.path, ROOT),
                "one_image_ms": result["one_image"]["median_ms"], "one_image_p95_ms": result["one_image"]["p95_ms"],
                "images_per_s": result["batch_images_per_s"], "detail": result}
-        flops = ensemble_flops(ensemble.members)
+        member_flops = [count_flops(model) for model in ensemble.members]
+        flops = sum(member_flops)
         row["flops_per_image"], row["gflop_per_image"] = flops, round(flops / 1e9, 3)
         row["gflop_per_s"] = round(flops * row["images_per_s"] / 1e9, 1)  # what these cores sustained in batches
         row["gflop_per_s_needed"] = round(flops * TARGET_IMAGES_PER_S / 1e9, 1)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
         ensembles.append(row)
         print(f"{task}: ensemble done ({row['one_image_ms']} ms, {row['images_per_s']} images/s)", file=sys.stderr)
         if not args.no_members:
-            members += member_rows(ensemble, images, args.runs, args.batch_runs)
+            members += member_rows(ensemble, images, args.runs, args.batch_runs, member_flops)
     after = load_average()
     matmul = matmul_gflop_per_s()
 

@@ -23,11 +23,7 @@ def count_flops(model: keras.Model) -> int:
     if nodes_by_depth is None:
         raise ValueError(f"{model.name}: expected a functional or sequential Keras model with a graph; "
                          f"got {type(model).__name__} (build it on an Input first)")
-    total = 0
-    for nodes in nodes_by_depth.values():
-        for node in nodes:
-            total += _node_flops(node.operation, node)
-    return int(total)
+    return sum(_node_flops(node.operation, node) for nodes in nodes_by_depth.values() for node in nodes)
 
 
 def ensemble_flops(members) -> int:
@@ -40,38 +36,39 @@ def _spatial(shape) -> int:
     return math.prod(int(d) for d in shape[1:-1]) if len(shape) > 2 else 1
 
 
+#: Layers whose kernel is applied once per output position: multiply-adds = output positions x kernel size
+#: (a grouped or depthwise kernel already holds only the input channels each output sees).
+_PER_OUTPUT_POSITION = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D, keras.layers.DepthwiseConv2D,
+                        keras.layers.Dense, keras.layers.EinsumDense)
+
+
 def _node_flops(layer, node) -> int:
     if isinstance(layer, keras.Model):
         return count_flops(layer)
     if not node.output_tensors or not node.input_tensors:
         return 0
     out_shape, in_shape = node.output_tensors[0].shape, node.input_tensors[0].shape
-    if isinstance(layer, keras.layers.SeparableConv2D):
-        depthwise = math.prod(layer.depthwise_kernel.shape)  # kh * kw * cin * multiplier
-        pointwise = math.prod(layer.pointwise_kernel.shape)
-        return 2 * _spatial(out_shape) * (depthwise + pointwise)
-    if isinstance(layer, keras.layers.DepthwiseConv2D):
+    if isinstance(layer, _PER_OUTPUT_POSITION):
         return 2 * _spatial(out_shape) * math.prod(layer.kernel.shape)
+    if isinstance(layer, keras.layers.SeparableConv2D):
+        kernels = math.prod(layer.depthwise_kernel.shape) + math.prod(layer.pointwise_kernel.shape)
+        return 2 * _spatial(out_shape) * kernels
     if isinstance(layer, keras.layers.Conv2DTranspose):
         return 2 * _spatial(in_shape) * math.prod(layer.kernel.shape)  # every input pixel scatters a kernel
-    if isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
-        return 2 * _spatial(out_shape) * math.prod(layer.kernel.shape)  # kernel holds cin / groups
-    if isinstance(layer, keras.layers.Dense):
-        return 2 * _spatial(out_shape) * math.prod(layer.kernel.shape)
-    if isinstance(layer, keras.layers.EinsumDense):
-        return 2 * _spatial(out_shape) * math.prod(layer.kernel.shape)
     if isinstance(layer, keras.layers.MultiHeadAttention):
-        return _attention_flops(layer, node)
+        return _attention_flops(layer, [t.shape for t in node.input_tensors])
     return 0
 
 
-def _attention_flops(layer, node) -> int:
-    query, value = node.input_tensors[0].shape, node.input_tensors[1 if len(node.input_tensors) > 1 else 0].shape
-    key = node.input_tensors[2].shape if len(node.input_tensors) > 2 else value
+def _attention_flops(layer, shapes) -> int:
+    """Shapes are (query, value[, key]) as ``MultiHeadAttention`` is called; one tensor attends to itself."""
+    query = shapes[0]
+    value = shapes[1] if len(shapes) > 1 else query
+    key = shapes[2] if len(shapes) > 2 else value
     tq, tk = _spatial(query), _spatial(key)
     heads, key_dim = layer.num_heads, layer.key_dim
     value_dim = layer.value_dim or key_dim
-    projections = (tq * int(query[-1]) * heads * key_dim + tk * int(key[-1]) * heads * key_dim
-                   + tk * int(value[-1]) * heads * value_dim + tq * heads * value_dim * int(query[-1]))
+    projections = heads * (tq * query[-1] * key_dim + tk * key[-1] * key_dim + tk * value[-1] * value_dim
+                           + tq * value_dim * query[-1])
     scores_and_mix = heads * tq * tk * (key_dim + value_dim)
     return 2 * (projections + scores_and_mix)
