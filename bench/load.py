@@ -175,7 +175,7 @@ def check_answer(endpoint: str, answer) -> str | None:
             return "explain answer without a heatmap file or its sentence"
     else:
         shown, shares, uncertainty, note = answer
-        if not (shown and os.path.exists(shown) and isinstance(shares, dict) and "stitched back" in str(note)):
+        if not (shown and os.path.exists(shown) and isinstance(shares, dict) and "Segmented" in str(note)):
             return "segment answer without an overlay, shares or note"
     return None
 

@@ -29,7 +29,7 @@ def files(tmp_path_factory):
     with np.load(BLOOD_NPZ) as data:
         Image.fromarray(data["images"][0]).save(folder / "cell.png")
     with np.load(MARS_NPZ) as data:
-        Image.fromarray(np.vstack(data["training_set"][:3, 0])).save(folder / "terrain.png")  # 192x128: 3 tiles
+        Image.fromarray(np.vstack(data["training_set"][:3, 0])).save(folder / "terrain.png")  # 192x128: segmented whole
     (folder / "notes.png").write_text("not an image")
     return folder
 
@@ -61,7 +61,7 @@ def test_segment_endpoint_matches_the_python_api(client, files, tiny_models):
     from gradio_client import handle_file
 
     from autobot.ensemble import load_ensemble
-    from autobot.inference import class_shares, load_mars_image, overlay, segment
+    from autobot.inference import class_shares, how_segmented, load_mars_image, overlay, segment
     from autobot.tasks import MARS
 
     shown, shares, uncertainty, note = client.predict(handle_file(files / "terrain.png"), api_name="/segment")
@@ -71,7 +71,7 @@ def test_segment_endpoint_matches_the_python_api(client, files, tiny_models):
     for name, share in class_shares(result.labels, MARS).items():
         assert got[name] == pytest.approx(share, abs=1e-6)
     assert Image.open(uncertainty).size == (128, 192)
-    assert "3 tiles" in note
+    assert how_segmented(result) in note and "whole" in note
 
 
 def test_a_bad_upload_gives_a_message_and_the_app_keeps_serving(client, files):
@@ -99,7 +99,7 @@ def test_browser_classify_and_segment(server, page, files):
     page.screenshot(path=str(SCREENSHOTS / "classify.png"), full_page=True)
 
     _upload(page, "Segment", files / "terrain.png")
-    page.locator("#segment-note").get_by_text("stitched back").wait_for(timeout=30_000)
+    page.locator("#segment-note").get_by_text("Segmented whole").wait_for(timeout=30_000)
     # The note and the image arrive in one event but render separately: wait, don't race.
     page.locator("#segment-overlay img").first.wait_for(state="visible", timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)

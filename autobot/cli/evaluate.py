@@ -40,6 +40,16 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
                         help="what the members compute in (default: $AUTOBOT_SERVING_PRECISION or auto: bfloat16 "
                              "on CPUs that compute it natively, else float32)")
+    parser.add_argument("--separate-halves", action="store_true",
+                        help="Mars: segment each row on its own, even two rows that are halves of one photograph "
+                             "(same source_id); by default such a pair is segmented as the whole photograph")
+
+
+def photograph_halves(args: argparse.Namespace, ensemble, dataset):
+    """The row pairs ``evaluate`` and ``predict`` segment as whole photographs (none with --separate-halves)."""
+    if args.separate_halves:
+        return None
+    return ensemble.whole_photographs(dataset)
 
 
 def load_for_cli(args: argparse.Namespace):
@@ -73,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
                                 severity=args.corrupt, seed=0)
         dataset = replace(dataset, images=images, targets=masks if masks is not None else dataset.targets)
         extra["corruption_severity"] = args.corrupt
-    report = ensemble.evaluate(dataset, tta=args.tta)
+    halves = None if args.corrupt else photograph_halves(args, ensemble, dataset)  # corrupted halves no longer meet
+    report = ensemble.evaluate(dataset, tta=args.tta, halves=halves)
+    if args.task == "mars":
+        extra["whole_photographs"] = 0 if halves is None else len(halves)
     print(json.dumps({"task": args.task, "n": len(dataset), **report, **extra, "precision": ensemble.precision,
                       "seconds": round(time.time() - start, 2)}))
     return 0

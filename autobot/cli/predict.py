@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autobot.cli.evaluate import add_ensemble_arguments, load_for_cli
+from autobot.cli.evaluate import add_ensemble_arguments, load_for_cli, photograph_halves
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
                         f"--task {args.task}", hint="blood predictions are in the .npz given by --out")
     ensemble = load_for_cli(args)
     dataset = load_dataset(args.data, args.task, split=args.split)
-    pred = ensemble.predict(dataset.images, tta=args.tta, keep_members=False)
+    pred = ensemble.predict(dataset.images, tta=args.tta, keep_members=False,
+                            halves=photograph_halves(args, ensemble, dataset))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.task == "mars":

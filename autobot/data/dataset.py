@@ -65,6 +65,21 @@ class Dataset:
         """Group key for leak-free splits (rows cut from one photograph share it)."""
         return self.metadata.get("source_id")
 
+    def photograph_halves(self) -> np.ndarray:
+        """``(P, 2)`` row pairs (top, bottom) that are the two halves of one photograph.
+
+        Rows sharing a ``source_id`` in groups of exactly two, in row order: the course file and the
+        AI4Mars loader write each photograph's top half first. Empty without ``source_id``.
+        """
+        groups = self.groups
+        if groups is None or self.task.kind != "segmentation":
+            return np.zeros((0, 2), np.int64)
+        _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+        paired = np.flatnonzero(counts == 2)
+        rows = np.argsort(inverse, kind="stable")  # rows grouped by photograph, each group in row order
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return np.stack([rows[starts[paired]], rows[starts[paired] + 1]], axis=1).astype(np.int64)
+
     def take(self, indices: np.ndarray | list[int]) -> "Dataset":
         """Rows at ``indices`` (repeats allowed, e.g. for oversampling)."""
         indices = np.asarray(indices, dtype=np.int64)

