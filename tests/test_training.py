@@ -179,7 +179,9 @@ def test_evaluate_cli_json(task, ensembles, data_files, capsys):
                                "seconds"}
         assert len(report["confusion"]) == 8
     else:
-        assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "precision", "seconds"}
+        assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "whole_photographs",
+                               "precision", "seconds"}
+        assert report["whole_photographs"] == 0  # every 10th row: no photograph has both halves here
         assert set(report["per_class_iou"]) == {"soil", "bedrock", "sand", "big_rock"}
     assert report["n"] == 64
 

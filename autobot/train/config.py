@@ -38,6 +38,10 @@ class TrainConfig:
         init_from: Weights to start from instead of random ones: a ``.keras`` file, or an ensemble
             folder (member ``i`` then starts from that ensemble's member ``i``). Layers are matched
             by name, so a model trained at one ``work_size`` can be fine-tuned at another.
+        whole_photographs: Mars: train on whole photographs, each pair of halves sharing a
+            ``source_id`` stacked back into one ``(2H, W)`` frame (:mod:`autobot.data.photographs`),
+            so the model learns the context across the cut that the app's whole uploads have. Halves
+            without their partner are left out; the member is saved at the ensemble's ``(H, W)``.
         distribute: ``"none"``, ``"auto"``, ``"mirrored"`` (this host's devices),
             ``"multi_worker"`` (hosts in TF_CONFIG) or ``"data_parallel"`` (JAX); see
             ``autobot.train.distribute``.
@@ -75,6 +79,7 @@ class TrainConfig:
     distribute: str = "none"
     init_from: str | None = None
     jit_compile: bool | str = "auto"
+    whole_photographs: bool = False
 
     def __post_init__(self):
         if self.task not in ("blood", "mars"):
@@ -104,6 +109,8 @@ class TrainConfig:
             raise ValueError(f"distribute: expected one of {STRATEGIES}; got {self.distribute!r}")
         if self.image_size is not None:
             self.image_size = tuple(int(v) for v in self.image_size)
+        if self.whole_photographs and self.task != "mars":
+            raise ValueError("whole_photographs: expected false for task 'blood' (it stitches Mars halves); got true")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

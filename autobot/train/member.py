@@ -102,6 +102,20 @@ def predict_probs(model: keras.Model, images: np.ndarray, batch_size: int = 128)
     return np.concatenate(out) if out else np.zeros((0,))
 
 
+def _as_photographs(dataset: Dataset, train_idx: np.ndarray, val_idx: np.ndarray | None,
+                    size: tuple[int, int]) -> tuple[Dataset, np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """The halves' rows as whole photographs (``TrainConfig.whole_photographs``), at twice the height."""
+    from autobot.data.photographs import photograph_rows, stitch_photographs
+
+    frames, frame_of = stitch_photographs(dataset)
+    if not len(frames):
+        raise DataError(dataset.source, "source_id", "pairs of rows cut from one photograph (train.whole_photographs)",
+                        "none" if dataset.groups is None else "no source_id shared by exactly two rows")
+    train = photograph_rows(dataset, frame_of, train_idx, sample=True)
+    val = None if val_idx is None else photograph_rows(dataset, frame_of, val_idx, sample=False)
+    return frames, train, val, (2 * int(size[0]), int(size[1]))
+
+
 def init_weights(model: keras.Model, source: str | Path) -> None:
     """Copy every weighted layer of ``source`` (a ``.keras`` file) into ``model`` by layer name.
 
@@ -261,6 +275,9 @@ def train_member(
     keras.utils.set_random_seed(config.seed)
     segmentation = task.kind == "segmentation"
     train_idx = np.asarray(train_idx, dtype=np.int64)
+    size = config.image_size
+    if config.whole_photographs:
+        dataset, train_idx, val_idx, size = _as_photographs(dataset, train_idx, val_idx, size or task.image_size)
     if config.oversample and not segmentation:
         train_idx = train_idx[oversample_indices(dataset.targets[train_idx], seed=config.seed)]
     aug = None
@@ -270,7 +287,6 @@ def train_member(
         aug = build_augment(acfg)
         if not segmentation:
             mix = dict(cutmix=acfg.cutmix, mixup=acfg.mixup, mix_alpha=acfg.mix_alpha)
-    size = config.image_size
     train_seq = BatchSequence(dataset.images, dataset.targets, train_idx, config.batch_size, task.num_classes,
                               segmentation, aug, shuffle=True, seed=config.seed, image_size=size,
                               max_steps=config.steps_per_epoch, **mix)
