@@ -180,8 +180,9 @@ def test_evaluate_cli_json(task, ensembles, data_files, capsys):
         assert len(report["confusion"]) == 8
     else:
         assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "whole_photographs",
-                               "precision", "seconds"}
+                               "halves_paired_by", "precision", "seconds"}
         assert report["whole_photographs"] == 0  # every 10th row: no photograph has both halves here
+        assert report["halves_paired_by"] == "source_id"
         assert set(report["per_class_iou"]) == {"soil", "bedrock", "sand", "big_rock"}
     assert report["n"] == 64
 

@@ -1,4 +1,5 @@
-"""Whole photographs: members rebuilt at a photograph's size, the app's segment, and halves paired by source_id."""
+"""Whole photographs: members rebuilt at a photograph's size, the app's segment, and halves paired by
+source_id or, without it, by their seam."""
 
 from __future__ import annotations
 
@@ -98,6 +99,22 @@ def test_dataset_pairs_the_two_halves_of_each_photograph(mars_raw):
     assert load_dataset(MARS_NPZ, "mars").take([0, 2]).photograph_halves().shape == (0, 2)  # halves of two photographs
 
 
+def test_without_source_id_adjacent_halves_are_paired_by_their_seam(mars_raw):
+    """The course's test_set has no source_id: the seam finds most pairs and almost only pairs."""
+    from autobot.data.seams import adjacent_halves
+
+    images, ids = mars_raw["training_set"][:3000, 0], mars_raw["source_id"][:3000]
+    pairs = adjacent_halves(images)
+    true_pairs = int((ids[1:] == ids[:-1]).sum())
+    found = int((ids[pairs[:, 0]] == ids[pairs[:, 1]]).sum())
+    assert found / len(pairs) >= 0.98 and found / true_pairs >= 0.92, (found, len(pairs), true_pairs)
+    assert len(np.unique(pairs)) == pairs.size and (pairs[:, 1] == pairs[:, 0] + 1).all()
+    # two halves of different photographs in a row do not pair; a file without source_id pairs by seam
+    assert adjacent_halves(images[[0, 2]]).shape == (0, 2)
+    unlabelled = load_dataset(MARS_NPZ, "mars", split="test")
+    assert unlabelled.halves_paired_by == "seam" and len(unlabelled.photograph_halves()) > 0
+
+
 def test_predict_segments_paired_halves_as_their_photograph(mars, mars_raw):
     images = mars_raw["training_set"][:6, 0]
     pairs = load_dataset(MARS_NPZ, "mars").take(np.arange(6)).photograph_halves()
@@ -124,6 +141,7 @@ def test_evaluate_reports_how_many_photographs_it_segmented_whole(tiny_models, t
     assert main([*common, "--separate-halves"]) == 0
     halves = json.loads(capsys.readouterr().out)
     assert whole["whole_photographs"] == expected > 0 and halves["whole_photographs"] == 0
+    assert whole["halves_paired_by"] == "source_id" and halves["halves_paired_by"] is None
     out = tmp_path / "masks.npz"
     assert main(["predict", "--task", "mars", "--data", str(data), "--models", str(tiny_models / "mars"),
                  "--out", str(out)]) == 0

@@ -42,7 +42,8 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
                              "on CPUs that compute it natively, else float32)")
     parser.add_argument("--separate-halves", action="store_true",
                         help="Mars: segment each row on its own, even two rows that are halves of one photograph "
-                             "(same source_id); by default such a pair is segmented as the whole photograph")
+                             "(same source_id or, in a file without it, adjacent rows whose seam continues); "
+                             "by default such a pair is segmented as the whole photograph")
 
 
 def photograph_halves(args: argparse.Namespace, ensemble, dataset):
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     report = ensemble.evaluate(dataset, tta=args.tta, halves=halves)
     if args.task == "mars":
         extra["whole_photographs"] = 0 if halves is None else len(halves)
+        extra["halves_paired_by"] = None if halves is None else dataset.halves_paired_by
     print(json.dumps({"task": args.task, "n": len(dataset), **report, **extra, "precision": ensemble.precision,
                       "seconds": round(time.time() - start, 2)}))
     return 0

@@ -65,15 +65,27 @@ class Dataset:
         """Group key for leak-free splits (rows cut from one photograph share it)."""
         return self.metadata.get("source_id")
 
+    @property
+    def halves_paired_by(self) -> str | None:
+        """How :meth:`photograph_halves` knows its pairs: ``"source_id"``, ``"seam"`` or ``None`` (blood)."""
+        if self.task.kind != "segmentation":
+            return None
+        return "source_id" if self.groups is not None else "seam"
+
     def photograph_halves(self) -> np.ndarray:
         """``(P, 2)`` row pairs (top, bottom) that are the two halves of one photograph.
 
         Rows sharing a ``source_id`` in groups of exactly two, in row order: the course file and the
-        AI4Mars loader write each photograph's top half first. Empty without ``source_id``.
+        AI4Mars loader write each photograph's top half first. Without ``source_id`` (the course's
+        ``test_set``), adjacent rows whose seam continues (:func:`autobot.data.seams.adjacent_halves`).
         """
-        groups = self.groups
-        if groups is None or self.task.kind != "segmentation":
+        if self.halves_paired_by is None:
             return np.zeros((0, 2), np.int64)
+        if self.halves_paired_by == "seam":
+            from autobot.data.seams import adjacent_halves
+
+            return adjacent_halves(self.images)
+        groups = self.groups
         _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
         paired = np.flatnonzero(counts == 2)
         rows = np.argsort(inverse, kind="stable")  # rows grouped by photograph, each group in row order
