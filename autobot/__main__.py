@@ -1,7 +1,11 @@
+import logging
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info/warnings drown the CLI's own lines
+# Its Python "retracing" warning fires by design here: each member, at each input size, traces its
+# own predict function once, and every JSON line the CLI prints would follow a paragraph of it.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 from autobot.runtime import prefer_onednn  # noqa: E402
 
