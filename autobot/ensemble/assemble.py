@@ -57,7 +57,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
         picks: ``(ensemble folder, member index)`` pairs, in the order they are served.
         out_dir: The new folder (must not hold a manifest yet).
         dataset: The data they were trained on; when given, the manifest's ``val_metrics``
-            (ensemble and each member) are recomputed on the shared held-out rows.
+            (ensemble and each member) are recomputed on the shared held-out rows, Mars halves of
+            one photograph segmented whole, as ``evaluate --heldout`` does.
         weights_dtype: ``"float16"`` stores the members' weights at half the size (they still
             compute in float32; see :mod:`autobot.ensemble.storage`).
         combine: How the new ensemble combines member probabilities (:mod:`autobot.ensemble.combine`);
@@ -105,9 +106,12 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
     if dataset is not None:
         ensemble = load_ensemble(out, precision="float32")  # the manifest's scores are the same on every machine
         rows = split_rows(ensemble, dataset, "heldout")
-        prediction = ensemble.predict(rows.images)
+        halves = ensemble.whole_photographs(rows) if ensemble.task.kind == "segmentation" else None
+        prediction = ensemble.predict(rows.images, halves=halves)  # scored as `evaluate --heldout` scores them
         for entry, probs in zip(members, prediction.member_probs):
             entry["val_metrics"] = _member_val_metrics(ensemble.task, probs, rows.targets)
         assembled["val_metrics"] = _member_val_metrics(ensemble.task, np.asarray(prediction.probs), rows.targets)
+        if halves is not None:
+            assembled["val_metrics"]["whole_photographs"] = len(halves)
         _write_json(out / MANIFEST, assembled)
     return out
