@@ -8,7 +8,10 @@ halves are scored from those masks.
 
 Usage::
 
-    python bench/mars_compare.py --candidate runs/cand [--baseline assets/models/mars] [--splits 10]
+    python bench/mars_compare.py --candidate runs/cand [--baseline assets/models/mars] [--splits 10] [--seam]
+
+``--seam`` pairs the halves as a file without ``source_id`` (the course's ``test_set``) is paired: by
+their seam (:mod:`autobot.data.seams`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -32,6 +36,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
     parser.add_argument("--splits", type=int, default=10, help="random two-way splits of the held-out photographs")
     parser.add_argument("--separate-halves", action="store_true", help="segment each row on its own")
+    parser.add_argument("--seam", action="store_true",
+                        help="pair halves by their seam, as in a file without source_id (the random splits still use it)")
     parser.add_argument("--out", default=str(RESULTS / "mars_compare.json"))
     args = parser.parse_args(argv)
 
@@ -50,7 +56,8 @@ def main(argv=None) -> int:
         if heldout is not None and not np.array_equal(rows.ids, heldout.ids):
             raise SystemExit(f"{folder}: held out other rows than the baseline; the two cannot be compared")
         heldout = rows
-        halves = None if args.separate_halves else ensemble.whole_photographs(rows)
+        paired = replace(rows, metadata={k: v for k, v in rows.metadata.items() if k != "source_id"}) if args.seam else rows
+        halves = None if args.separate_halves else ensemble.whole_photographs(paired)
         labels[name] = ensemble.predict(rows.images, keep_members=False, halves=halves).labels
     names = heldout.task.class_names
 
@@ -58,7 +65,7 @@ def main(argv=None) -> int:
         return segmentation_report(heldout.targets[rows], labels[name][rows], names, 0)["miou"]
 
     result = {"command": command_line(), "machine": machine(), "n_heldout": len(heldout),
-              "whole_photographs": not args.separate_halves,
+              "whole_photographs": not args.separate_halves, "paired_by": "seam" if args.seam else "source_id",
               "all": {name: round(miou(name, np.arange(len(heldout))), 4) for name in labels}}
     photographs = np.unique(heldout.groups, return_inverse=True)[1]
     rng = np.random.default_rng(0)
