@@ -172,13 +172,15 @@ def test_stitched_photographs_are_the_halves_top_over_bottom(mars_raw):
     assert photograph_rows(dataset, frame_of, sample, sample=False).tolist() == [0]
 
 
-def test_a_member_trained_on_whole_photographs_serves_halves(tmp_path, mars_raw):
+def test_a_member_trained_on_whole_photographs_serves_halves(tmp_path, mars_raw, capsys):
     import keras
 
     from autobot.ensemble import load_ensemble, train_ensemble
     from autobot.train.config import TrainConfig
 
-    dataset = load_dataset(MARS_NPZ, "mars").take(np.arange(96))
+    data = tmp_path / "mars.npz"
+    np.savez(data, training_set=mars_raw["training_set"][:96], source_id=mars_raw["source_id"][:96])
+    dataset = load_dataset(data, "mars")
     config = TrainConfig(task="mars", model="unet", model_kwargs={"base_filters": 4, "depth": 3}, epochs=1,
                          batch_size=8, val_fraction=0.25, seed=0, whole_photographs=True, loss={"focal": 1, "dice": 1})
     out = train_ensemble(config, dataset, n_members=1, out_dir=tmp_path / "whole")
@@ -191,6 +193,14 @@ def test_a_member_trained_on_whole_photographs_serves_halves(tmp_path, mars_raw)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["whole_photographs"] is True and 0 <= manifest["val_metrics"]["miou"] <= 1
     assert ensemble.predict(dataset.images[:2]).labels.shape == (2, 64, 128)
+    # assemble --data scores the held-out rows as evaluate --heldout does: pairs of halves whole
+    assert main(["assemble", "--out", str(tmp_path / "asm"), "--data", str(data), f"{out}:0"]) == 0
+    assembled = json.loads(capsys.readouterr().out)["val_metrics"]
+    assert main(["evaluate", "--task", "mars", "--data", str(data), "--models", str(tmp_path / "asm"), "--heldout",
+                 "--precision", "float32"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert assembled["whole_photographs"] == evaluated["whole_photographs"] > 0
+    assert assembled["miou"] == pytest.approx(evaluated["miou"], abs=1e-6)
     keras.backend.clear_session()
     with pytest.raises(ValueError, match="whole_photographs: expected false for task 'blood'"):
         TrainConfig(task="blood", whole_photographs=True)
