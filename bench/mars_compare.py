@@ -2,7 +2,9 @@
 
 A member's best epoch is chosen on the held-out rows, so a gain there carries a selection bias.
 This splits the held-out photographs (by ``source_id``) into two random halves many times and
-counts on how many halves the candidate scores higher: a real gain wins nearly all of them.
+counts on how many halves the candidate scores higher: a real gain wins nearly all of them. It also
+resamples the held-out photographs (a bootstrap, :mod:`autobot.evaluate.interval`) for a 95% interval
+of each score and of the paired gain: how far they could move with other photographs of this source.
 Each ensemble predicts the held-out rows once (whole photographs, as ``evaluate`` does); the
 halves are scored from those masks.
 
@@ -38,6 +40,7 @@ def main(argv=None) -> int:
     parser.add_argument("--separate-halves", action="store_true", help="segment each row on its own")
     parser.add_argument("--seam", action="store_true",
                         help="pair halves by their seam, as in a file without source_id (the random splits still use it)")
+    parser.add_argument("--resamples", type=int, default=2000, help="bootstrap draws of the held-out photographs")
     parser.add_argument("--out", default=str(RESULTS / "mars_compare.json"))
     args = parser.parse_args(argv)
 
@@ -45,6 +48,7 @@ def main(argv=None) -> int:
 
     from autobot.data import load_dataset
     from autobot.ensemble import load_task_ensemble, split_rows
+    from autobot.evaluate.interval import group_confusions, interval, resampled_mious
     from autobot.evaluate.metrics import segmentation_report
 
     started = time.time()
@@ -80,9 +84,17 @@ def main(argv=None) -> int:
                   halves=len(gains), candidate_wins=int((gains > 0).sum()),
                   gain_min=round(float(gains.min()), 4), gain_median=round(float(np.median(gains)), 4),
                   gain_max=round(float(gains.max()), 4), seconds=round(time.time() - started, 1))
+    draws = {name: resampled_mious(group_confusions(heldout.targets, labels[name], heldout.groups, len(names)),
+                                   args.resamples, seed=0) for name in labels}
+    result["interval95"] = {name: [round(v, 4) for v in interval(draws[name])] for name in labels}
+    result["interval95"]["gain"] = [round(v, 4) for v in interval(draws["candidate"] - draws["baseline"])]
+    result["resamples"] = args.resamples
     print(f"all held-out rows: baseline {result['all']['baseline']:.4f}, candidate {result['all']['candidate']:.4f}")
     print(f"candidate higher on {result['candidate_wins']} of {len(gains)} random halves of the held-out photographs "
           f"(gain {result['gain_min']:+.4f} to {result['gain_max']:+.4f}, median {result['gain_median']:+.4f})")
+    ci = result["interval95"]
+    print(f"95% over resampled photographs: baseline {ci['baseline'][0]:.4f}-{ci['baseline'][1]:.4f}, candidate "
+          f"{ci['candidate'][0]:.4f}-{ci['candidate'][1]:.4f}, gain {ci['gain'][0]:+.4f} to {ci['gain'][1]:+.4f}")
     write_json(Path(args.out), result)
     return 0
 
