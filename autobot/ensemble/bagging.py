@@ -26,6 +26,7 @@ from autobot import __version__
 from autobot.data import Dataset, train_val_indices
 from autobot.ensemble.combine import accumulate, check_rule, combine_probs, entropy, finish
 from autobot.errors import DataError
+from autobot.evaluate.interval import group_confusions, interval, resampled_mious
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
 from autobot.models.fold import fold_batchnorm
 from autobot.models.precision import with_precision
@@ -189,8 +190,21 @@ class Ensemble:
             raise DataError(dataset.source, "labels", "a labelled dataset", "no labels or masks")
         pred = self.predict(dataset.images, tta=tta, keep_members=False, halves=halves)
         if self.task.kind == "segmentation":
-            return segmentation_report(dataset.targets, pred.labels, self.task.class_names, self.task.ignore_label)
+            report = segmentation_report(dataset.targets, pred.labels, self.task.class_names, self.task.ignore_label)
+            report["miou_interval95"] = _miou_interval(dataset, pred.labels, self.task)
+            return report
         return classification_report(dataset.targets, pred.labels, self.task.class_names)
+
+
+def _miou_interval(dataset: Dataset, labels: np.ndarray, task: TaskSpec) -> list[float]:
+    """95% bootstrap interval of the mIoU over resampled photographs (``source_id``; rows where a file has none).
+
+    mIoU pools pixels over rows, and two halves of one photograph are not independent, so whole
+    photographs are resampled: the interval says how far the score could move with other photographs.
+    """
+    groups = dataset.groups if dataset.groups is not None else np.arange(len(dataset))
+    confusions = group_confusions(dataset.targets, labels, groups, task.num_classes, task.ignore_label)
+    return [round(v, 4) for v in interval(resampled_mious(confusions, 1000, seed=0, ignore_label=task.ignore_label))]
 
 
 def _rebuilt(ensemble: Ensemble, size: tuple[int, int]) -> Ensemble | None:
