@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from autobot.evaluate.metrics import _scored, confusion_matrix
+from autobot.evaluate.metrics import _scored, confusion_matrix, iou_from_confusion
 
 
 def group_confusions(y_true, y_pred_labels, groups, num_classes: int = 5,
@@ -24,25 +24,17 @@ def group_confusions(y_true, y_pred_labels, groups, num_classes: int = 5,
     inverse = inverse.reshape(-1)
     if len(inverse) != len(y_true) or len(y_true) != len(y_pred_labels):
         raise ValueError(f"rows differ: {len(y_true)} truths, {len(y_pred_labels)} predictions, {len(inverse)} groups")
-    out = np.zeros((inverse.max() + 1 if len(inverse) else 0, num_classes, num_classes), dtype=np.int64)
-    for g in range(len(out)):
-        rows = inverse == g
-        out[g] = confusion_matrix(y_true[rows], y_pred_labels[rows], num_classes, ignore_label)
-    return out
+    by_group = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
+    return np.stack([confusion_matrix(y_true[rows], y_pred_labels[rows], num_classes, ignore_label)
+                     for rows in by_group]) if len(inverse) else np.zeros((0, num_classes, num_classes), np.int64)
 
 
 def miou_of_confusions(confusions: np.ndarray, ignore_label: int | None = 0,
                        classes: Sequence[int] | None = None) -> np.ndarray:
-    """Mean IoU of each summed confusion matrix in ``(..., C, C)`` (NaN classes skipped, as ``miou``)."""
-    cm = np.asarray(confusions, dtype=np.float64)
-    n = cm.shape[-1]
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    union = cm.sum(-2) + cm.sum(-1) - tp
-    scored = _scored(n, ignore_label, classes)
-    tp, union = tp[..., scored], union[..., scored]
-    present = union > 0
-    iou = np.where(present, tp / np.maximum(union, 1), 0.0)
-    return np.where(present.any(-1), iou.sum(-1) / np.maximum(present.sum(-1), 1), 0.0)
+    """Mean IoU of each summed confusion matrix in ``(..., C, C)``: absent classes skipped, as ``miou``."""
+    iou = iou_from_confusion(confusions)[..., _scored(np.shape(confusions)[-1], ignore_label, classes)]
+    present = np.isfinite(iou)
+    return np.where(present.any(-1), np.where(present, iou, 0.0).sum(-1) / np.maximum(present.sum(-1), 1), 0.0)
 
 
 def resampled_mious(confusions: np.ndarray, resamples: int = 1000, seed: int = 0,

@@ -110,9 +110,10 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
 
 
 def iou_from_confusion(cm: np.ndarray) -> np.ndarray:
-    """IoU per class; NaN where a class is absent from truth and prediction."""
-    tp = np.diag(cm).astype(np.float64)
-    union = cm.sum(0) + cm.sum(1) - tp
+    """IoU per class (of each matrix in a ``(..., C, C)`` stack); NaN where a class is absent from truth and prediction."""
+    cm = np.asarray(cm)
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(np.float64)
+    union = cm.sum(-2) + cm.sum(-1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
 
