@@ -116,3 +116,34 @@ def test_mars_stacking_bench_fits_on_rows_no_member_saw(tiny_models, mars_raw, t
     for key in ("geometric_heldout", "stacked", "stacked_balanced"):
         assert 0 <= result[key]["miou"] <= 1 and set(result[key]["per_class_iou"]) == {"soil", "bedrock", "sand", "big_rock"}
     assert "outside every member's bootstrap sample" in stdout and "stacked_balanced" in stdout
+
+
+def test_mars_scales_bench_scores_out_of_bag_and_heldout_rows_as_evaluate_does(tiny_models, mars_raw, tmp_path):
+    import numpy as np
+
+    from autobot.data import load_dataset
+    from autobot.ensemble import load_ensemble, split_rows
+
+    rows = np.arange(0, 640, 10)  # tiny_models' Mars rows
+    data = tmp_path / "mars_rows.npz"
+    np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
+    out = tmp_path / "scales.json"
+    stdout = _run("mars_scales.py", "--models", str(tiny_models / "mars"), "--data", str(data), "--scales", "1,1.5",
+                  "--flip", "--resamples", "50", "--out", str(out))
+    result = json.loads(out.read_text())
+    ensemble = load_ensemble(tiny_models / "mars")
+    for part in ("outofbag", "heldout"):
+        found = result["parts"][part]
+        combos = {(tuple(c["scales"]), c["flip"]): c for c in found["combinations"]}
+        assert set(combos) == {((1.0,), False), ((1.0,), True), ((1.5,), False), ((1.5,), True),
+                               ((1.0, 1.5), False), ((1.0, 1.5), True)}
+        assert combos[((1.0, 1.5), True)]["cost"] == 6.5
+        assert combos[((1.0,), False)]["gain_interval95"] == [0.0, 0.0]  # the first scale alone against itself
+        assert all(c["gain_interval95"][0] <= c["gain_interval95"][1] for c in combos.values())
+        # one scale, no mirror: exactly what evaluate reports for that part
+        rows_of_part = split_rows(ensemble, load_dataset(data, "mars"), part)
+        expected = ensemble.evaluate(rows_of_part, halves=ensemble.whole_photographs(rows_of_part))
+        assert found["n"] == len(rows_of_part) > 0
+        assert combos[((1.0,), False)]["miou"] == pytest.approx(expected["miou"], abs=1e-6)
+        assert all(0 <= c["miou"] <= 1 for c in combos.values())
+    assert "outofbag" in stdout and "heldout" in stdout

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from autobot.data import load_dataset
+from autobot.data import load_dataset, train_val_indices
+from autobot.ensemble import bootstrap_rows, load_ensemble, out_of_bag_rows, split_rows
+from autobot.errors import DataError
 from autobot.evaluate.corruptions import corrupt
 from conftest import BLOOD_NPZ, MARS_NPZ, ROOT
 
@@ -65,14 +68,41 @@ def test_trained_and_heldout_rows_partition_the_file_the_ensemble_was_trained_on
     np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
     common = ("--task", "mars", "--data", str(data), "--models", str(tiny_models / "mars"))
     reports = {}
-    for part in ("--heldout", "--trained"):
+    for part in ("--heldout", "--trained", "--out-of-bag"):
         result = run_evaluate(*common, part)
         assert result.returncode == 0, result.stderr[-1500:]
         reports[part] = json.loads(result.stdout)
     assert reports["--heldout"]["n"] + reports["--trained"]["n"] == len(rows)
     assert 0 < reports["--heldout"]["n"] < reports["--trained"]["n"]
-    both = run_evaluate(*common, "--heldout", "--trained")
+    manifest = load_ensemble(tiny_models / "mars").manifest
+    assert reports["--out-of-bag"]["n"] == len(out_of_bag_rows(manifest, load_dataset(data, "mars"))) > 0
+    assert reports["--out-of-bag"]["n"] < reports["--trained"]["n"]
+    both = run_evaluate(*common, "--heldout", "--out-of-bag")
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_out_of_bag_rows_leave_out_every_photograph_a_member_drew_a_half_of():
+    dataset = load_dataset(MARS_NPZ).take(np.arange(400))
+    config = {"val_fraction": 0.15, "seed": 1337}
+    manifest = {"config": config, "bootstrap": True, "members": [{"seed": 1338}, {"seed": 1339}]}
+    train_idx, val_idx = train_val_indices(dataset, 0.15, 1337)
+    sampled = np.concatenate([bootstrap_rows(train_idx, 1337, seed) for seed in (1338, 1339)])
+    oob = out_of_bag_rows(manifest, dataset)
+    assert len(dataset.photograph_halves()) > 100  # the rows come in photographs, so groups matter
+    drawn_photographs = set(dataset.groups[sampled])
+    expected = [row for row in train_idx if dataset.groups[row] not in drawn_photographs]
+    assert len(oob) > 0 and sorted(oob) == sorted(expected)
+    # stricter than rows outside every sample: a row whose other half was drawn is left out
+    assert len(oob) < len(np.setdiff1d(train_idx, sampled))
+    assert not set(oob) & set(val_idx)
+    one_member = out_of_bag_rows({**manifest, "members": [{"seed": 1338}]}, dataset)
+    assert set(oob) < set(one_member)
+    assert len(out_of_bag_rows({**manifest, "bootstrap": False}, dataset)) == 0
+    # an ensemble with no such rows is refused by the flag's name, not scored on nothing
+    unbagged = SimpleNamespace(manifest={**manifest, "bootstrap": False, "data": {"fingerprint": dataset.fingerprint()}})
+    with pytest.raises(DataError, match=r"mars_rows.npz \[--out-of-bag\]: expected training rows outside"):
+        split_rows(unbagged, dataset, "outofbag", source="mars_rows.npz")
+    assert len(split_rows(SimpleNamespace(manifest=unbagged.manifest | {"bootstrap": True}), dataset, "outofbag")) == len(oob)
 
 
 def test_predict_refuses_an_ensemble_of_the_other_task(tiny_models, tmp_path):

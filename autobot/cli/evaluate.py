@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rows.add_argument("--trained", action="store_true",
                       help="score only the rows of its training split: near the --heldout score means the models "
                            "underfit (more capacity helps), far above it means they overfit")
+    rows.add_argument("--out-of-bag", action="store_true",
+                      help="score only training rows no member trained on (no half of their photograph in any "
+                           "member's bootstrap sample): tune choices such as --tta here and keep --heldout for the report")
     parser.add_argument("--corrupt", type=int, choices=(1, 2, 3),
                         help="score corrupted copies (noise, blur, JPEG, brightness/contrast, hue, rotation) at this severity")
     parser.set_defaults(run=run)
@@ -40,10 +43,25 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
                         help="what the members compute in (default: $AUTOBOT_SERVING_PRECISION or auto: bfloat16 "
                              "on CPUs that compute it natively, else float32)")
+    parser.add_argument("--scales", type=scale_list, default=(1.0,), metavar="S[,S...]",
+                        help="Mars: also segment each photograph resized by these factors (sides rounded to multiples "
+                             "of 16) and combine the scales by the ensemble's rule, e.g. 1,1.25: about 2.6x the time "
+                             "(bench/mars_scales.py measures what it gains)")
     parser.add_argument("--separate-halves", action="store_true",
                         help="Mars: segment each row on its own, even two rows that are halves of one photograph "
                              "(same source_id or, in a file without it, adjacent rows whose seam continues); "
                              "by default such a pair is segmented as the whole photograph")
+
+
+def scale_list(text: str) -> tuple[float, ...]:
+    """``--scales`` as numbers: ``"1,1.25"`` -> ``(1.0, 1.25)``."""
+    try:
+        scales = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, such as 1,1.25; found {text!r}") from None
+    if any(not 0 < scale <= 4 for scale in scales):
+        raise argparse.ArgumentTypeError(f"expected factors in (0, 4], such as 1,1.25; found {text!r}")
+    return scales
 
 
 def photograph_halves(args: argparse.Namespace, ensemble, dataset):
@@ -70,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     ensemble = load_for_cli(args)
     dataset = load_dataset(args.data, args.task, split=args.split)
-    if args.heldout or args.trained:
-        dataset = split_rows(ensemble, dataset, "trained" if args.trained else "heldout", source=args.data)
+    part = "heldout" if args.heldout else "trained" if args.trained else "outofbag" if args.out_of_bag else None
+    if part:
+        dataset = split_rows(ensemble, dataset, part, source=args.data)
     if args.limit:
         dataset = dataset.take(list(range(min(args.limit, len(dataset)))))
     extra = {}
@@ -85,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
         dataset = replace(dataset, images=images, targets=masks if masks is not None else dataset.targets)
         extra["corruption_severity"] = args.corrupt
     halves = None if args.corrupt else photograph_halves(args, ensemble, dataset)  # corrupted halves no longer meet
-    report = ensemble.evaluate(dataset, tta=args.tta, halves=halves)
+    report = ensemble.evaluate(dataset, tta=args.tta, halves=halves, scales=args.scales)
+    if args.scales != (1.0,):
+        extra["scales"] = list(args.scales)
     if args.task == "mars":
         extra["whole_photographs"] = 0 if halves is None else len(halves)
         extra["halves_paired_by"] = None if halves is None else dataset.halves_paired_by

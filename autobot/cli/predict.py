@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     ensemble = load_for_cli(args)
     dataset = load_dataset(args.data, args.task, split=args.split)
     pred = ensemble.predict(dataset.images, tta=args.tta, keep_members=False,
-                            halves=photograph_halves(args, ensemble, dataset))
+                            halves=photograph_halves(args, ensemble, dataset), scales=args.scales)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.task == "mars":

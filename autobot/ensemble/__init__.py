@@ -3,7 +3,7 @@
 
 from autobot.ensemble.assemble import assemble_ensemble
 from autobot.ensemble.bagging import (Ensemble, EnsemblePrediction, bootstrap_rows, load_ensemble, load_task_ensemble,
-                                      split_rows, train_ensemble)
+                                      out_of_bag_rows, split_rows, train_ensemble)
 
 __all__ = ["Ensemble", "EnsemblePrediction", "assemble_ensemble", "bootstrap_rows", "load_ensemble", "load_task_ensemble",
-           "split_rows", "train_ensemble"]
+           "out_of_bag_rows", "split_rows", "train_ensemble"]

@@ -24,7 +24,7 @@ import numpy as np
 
 from autobot import __version__
 from autobot.data import Dataset, train_val_indices
-from autobot.ensemble.combine import accumulate, check_rule, combine_probs, entropy, finish
+from autobot.ensemble.combine import LOG_FLOOR, accumulate, check_rule, combine_probs, entropy, finish
 from autobot.errors import DataError
 from autobot.evaluate.interval import group_confusions, interval, resampled_mious
 from autobot.evaluate.metrics import classification_report, scored_argmax, segmentation_report
@@ -37,7 +37,8 @@ from autobot.train.config import TrainConfig
 from autobot.train.member import ProgressFn, _limit, _save_model, _write_json, predict_probs, train_member
 from autobot.train.pipeline import resize_batch
 
-__all__ = ["Ensemble", "EnsemblePrediction", "bootstrap_rows", "train_ensemble", "load_ensemble", "MANIFEST"]
+__all__ = ["Ensemble", "EnsemblePrediction", "bootstrap_rows", "out_of_bag_rows", "train_ensemble", "load_ensemble",
+           "MANIFEST"]
 
 MANIFEST = "manifest.json"
 _REQUIRED = {"task": str, "classes": list, "input_shape": list, "members": list}
@@ -116,7 +117,8 @@ class Ensemble:
         return resize_batch(x, self.input_shape[:2]), original
 
     def predict(self, images: np.ndarray, tta: bool = False, batch_size: int = 128,
-                keep_members: bool = True, halves: np.ndarray | None = None) -> EnsemblePrediction:
+                keep_members: bool = True, halves: np.ndarray | None = None,
+                scales: Sequence[float] = (1.0,)) -> EnsemblePrediction:
         """Combine member probabilities for uint8 images (one image or a batch).
 
         Args:
@@ -130,7 +132,14 @@ class Ensemble:
                 (:meth:`autobot.data.Dataset.photograph_halves`): each pair is segmented as the
                 whole photograph it was cut from (:meth:`at_size`) and split back. Ignored where
                 the members only take their trained size.
+            scales: Segmentation: also segment each image (each whole photograph) resized by these
+                factors, its sides rounded to multiples of 16, and combine the scales' probabilities
+                by the ensemble's rule, as if each were another member (:func:`multi_scale_size`).
+                A scale ``s`` costs about ``s**2`` of a plain prediction.
         """
+        scales = check_scales(scales, self.task, self.path)
+        if scales != (1.0,):
+            return self._predict_scales(images, tta, batch_size, keep_members, halves, scales)
         x, original = self._prepare(images)
         views = _tta_views(self.task) if tta else _tta_views(self.task)[:1]
         pairs = np.zeros((0, 2), np.int64) if halves is None else np.asarray(halves, np.int64).reshape(-1, 2)
@@ -174,6 +183,30 @@ class Ensemble:
         labels = scored_argmax(probs, self.task.ignore_label)
         return EnsemblePrediction(probs, member_probs, labels, entropy(probs))
 
+    def _predict_scales(self, images, tta, batch_size, keep_members, halves, scales) -> EnsemblePrediction:
+        """``predict`` at each scale (the members rebuilt for it), resized back and combined by the ensemble's rule."""
+        x, original = self._prepare(images)
+        per_scale = []
+        for scale in scales:
+            size = multi_scale_size(x.shape[1:3], scale)
+            sized = self.at_size(*size)
+            if sized is None:
+                raise DataError(self.path, "scales", "members that can take inputs of another size",
+                                f"a member bound to {self.input_shape[0]}x{self.input_shape[1]} (scale {scale})")
+            pred = sized.predict(_scaled_images(x, size), tta=tta, batch_size=batch_size, keep_members=keep_members,
+                                 halves=halves)
+            probs = pred.member_probs if keep_members else pred.probs[None]
+            if tuple(probs.shape[2:4]) != tuple(original):
+                probs = np.stack([_resize_for_rule(p, original, self.combine) for p in probs])
+            per_scale.append(probs)
+            del pred
+        # combining the scales of each member, then the members, is combining all views at once (mean, geometric)
+        member_probs = np.stack([self.combine_probs(views) for views in np.stack(per_scale, axis=1)])
+        del per_scale
+        probs = self.combine_probs(member_probs)
+        labels = scored_argmax(probs, self.task.ignore_label)
+        return EnsemblePrediction(probs, member_probs if keep_members else None, labels, entropy(probs))
+
     def whole_photographs(self, dataset: Dataset) -> np.ndarray:
         """The dataset's photograph halves (:meth:`Dataset.photograph_halves`) this ensemble can segment whole."""
         pairs = dataset.photograph_halves()
@@ -181,14 +214,16 @@ class Ensemble:
             return pairs[:0]
         return pairs
 
-    def evaluate(self, dataset: Dataset, tta: bool = False, halves: np.ndarray | None = None) -> dict[str, Any]:
+    def evaluate(self, dataset: Dataset, tta: bool = False, halves: np.ndarray | None = None,
+                 scales: Sequence[float] = (1.0,)) -> dict[str, Any]:
         """The task's report (see ``autobot.evaluate.metrics``) on a labelled dataset.
 
         ``halves``: row pairs to segment as whole photographs (``predict``; e.g. :meth:`whole_photographs`).
+        ``scales``: as for :meth:`predict`.
         """
         if not dataset.labelled:
             raise DataError(dataset.source, "labels", "a labelled dataset", "no labels or masks")
-        pred = self.predict(dataset.images, tta=tta, keep_members=False, halves=halves)
+        pred = self.predict(dataset.images, tta=tta, keep_members=False, halves=halves, scales=scales)
         if self.task.kind == "segmentation":
             report = segmentation_report(dataset.targets, pred.labels, self.task.class_names, self.task.ignore_label)
             report["miou_interval95"] = _miou_interval(dataset, pred.labels, self.task)
@@ -205,6 +240,36 @@ def _miou_interval(dataset: Dataset, labels: np.ndarray, task: TaskSpec) -> list
     groups = dataset.groups if dataset.groups is not None else np.arange(len(dataset))
     confusions = group_confusions(dataset.targets, labels, groups, task.num_classes, task.ignore_label)
     return [round(v, 4) for v in interval(resampled_mious(confusions, 1000, seed=0, ignore_label=task.ignore_label))]
+
+
+def multi_scale_size(size: Sequence[int], scale: float) -> tuple[int, int]:
+    """``size`` times ``scale``, each side rounded to a multiple of 16 (four 2x poolings), at least 16."""
+    return tuple(max(16, int(round(side * scale / 16)) * 16) for side in size[:2])
+
+
+def check_scales(scales: Any, task: TaskSpec, source: Any = None) -> tuple[float, ...]:
+    """``scales`` as a tuple of floats in (0, 4]; a DataError naming ``scales`` otherwise."""
+    try:
+        values = tuple(float(v) for v in scales)
+    except (TypeError, ValueError):
+        raise DataError(source, "scales", "numbers such as 1,1.25", repr(scales)[:80]) from None
+    if not values or any(not (0 < v <= 4) for v in values):
+        raise DataError(source, "scales", "one or more factors in (0, 4], such as 1,1.25", repr(scales)[:80])
+    if values != (1.0,) and task.kind != "segmentation":
+        raise DataError(source, "scales", f"1 for task {task.name!r} (multi-scale is for segmentation)", repr(scales)[:80])
+    return values
+
+
+def _scaled_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(N, H, W, C)`` images at ``size``: bilinear when enlarging (area averaging would blur into blocks)."""
+    import cv2
+
+    if tuple(x.shape[1:3]) == tuple(size):
+        return x
+    enlarge = size[0] * size[1] > x.shape[1] * x.shape[2]
+    out = np.stack([cv2.resize(img, (size[1], size[0]), interpolation=cv2.INTER_LINEAR if enlarge else cv2.INTER_AREA)
+                    for img in x])
+    return out.reshape(len(x), *size, x.shape[-1])
 
 
 def _rebuilt(ensemble: Ensemble, size: tuple[int, int]) -> Ensemble | None:
@@ -237,6 +302,21 @@ def _tta_views(task: TaskSpec) -> list[tuple[Callable, Callable]]:
     if task.kind == "segmentation":
         return [(_same, _same), (_hflip, _hflip)]
     return [(_same, _same), (_hflip, _same), (_vflip, _same), (_rot180, _same)]
+
+
+def _resize_for_rule(p: np.ndarray, size: tuple[int, int], rule: str) -> np.ndarray:
+    """Probabilities resized in the space ``rule`` averages in (log-probabilities for ``"geometric"``).
+
+    Bilinear resizing is linear, so resizing there commutes with combining: resizing each member
+    and then combining gives what combining and then resizing gives, streamed or not.
+    """
+    if rule != "geometric":
+        return _resize_probs(p, size)
+    logs = _resize_probs(np.log(np.maximum(p, LOG_FLOOR)), size)
+    logs -= logs.max(-1, keepdims=True)
+    out = np.exp(logs)
+    out /= out.sum(-1, keepdims=True)
+    return out
 
 
 def _resize_probs(p: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -383,19 +463,56 @@ def save_for_serving(checkpoint: str | Path, target: str | Path, size: Sequence[
     return target
 
 
+SPLIT_PARTS = ("heldout", "trained", "outofbag")
+
+
 def split_rows(ensemble: Ensemble, dataset: Dataset, part: str = "heldout", source: Any = None) -> Dataset:
-    """The ``"heldout"`` (validation) or ``"trained"`` rows of the split the ensemble was trained with.
+    """The ``"heldout"`` (validation), ``"trained"`` or ``"outofbag"`` rows of the ensemble's split.
 
     Refused for other data. Bagged members each saw a bootstrap sample of the training rows, so
     ``"trained"`` mixes rows a member saw with rows it did not; it still bounds how well they fit.
+    ``"outofbag"`` is :func:`out_of_bag_rows`.
     """
+    if part not in SPLIT_PARTS:
+        raise ValueError(f"part: expected one of {SPLIT_PARTS}; got {part!r}")
     trained_on = ensemble.manifest.get("data", {}).get("fingerprint")
+    flag = {"outofbag": "--out-of-bag"}.get(part, f"--{part}")
     if trained_on != dataset.fingerprint():
-        raise DataError(source or dataset.source, f"--{part}", f"the data this ensemble was trained on "
+        raise DataError(source or dataset.source, flag, f"the data this ensemble was trained on "
                         f"(fingerprint {trained_on})", f"other data (fingerprint {dataset.fingerprint()})")
+    if part == "outofbag":
+        rows = out_of_bag_rows(ensemble.manifest, dataset)
+        if not len(rows):
+            raise DataError(source or dataset.source, flag, "training rows outside every member's bootstrap sample",
+                            "none (members trained without bootstrap, or on every photograph)")
+        return dataset.take(rows)
     config = ensemble.manifest["config"]
     train_idx, val_idx = train_val_indices(dataset, config["val_fraction"], config["seed"])
     return dataset.take(train_idx if part == "trained" else val_idx)
+
+
+def out_of_bag_rows(manifest: dict[str, Any], dataset: Dataset) -> np.ndarray:
+    """Training rows that no member trained on, whole photographs at a time.
+
+    A second honest score beside the held-out rows: choices made on these (a test-time
+    augmentation, a combine rule, thresholds) leave the held-out rows for the final report. A row
+    counts only when no row of its group (``source_id``: the other half of its photograph) is in
+    any member's bootstrap sample, since whole-photograph training draws both halves with either.
+    Empty for members trained without bootstrap. Members fine-tuned from weights trained on
+    another sample may have seen some of these rows; the manifest cannot tell.
+    """
+    config = manifest["config"]
+    train_idx, _ = train_val_indices(dataset, config["val_fraction"], config["seed"])
+    if not manifest.get("bootstrap", True):
+        return train_idx[:0]
+    sampled = np.zeros(len(dataset), bool)
+    for member in manifest["members"]:
+        sampled[bootstrap_rows(train_idx, config["seed"], member["seed"])] = True
+    if dataset.groups is None:
+        return train_idx[~sampled[train_idx]]
+    _, group = np.unique(dataset.groups, return_inverse=True)
+    seen_groups = np.unique(group[sampled])
+    return train_idx[~np.isin(group[train_idx], seen_groups)]
 
 
 def load_task_ensemble(task: str, path: str | Path | None = None, precision: str | None = None) -> "Ensemble":
