@@ -132,10 +132,10 @@ class Ensemble:
                 (:meth:`autobot.data.Dataset.photograph_halves`): each pair is segmented as the
                 whole photograph it was cut from (:meth:`at_size`) and split back. Ignored where
                 the members only take their trained size.
-            scales: Segmentation: also segment each image (each whole photograph) resized by these
-                factors, its sides rounded to multiples of 16, and combine the scales' probabilities
-                by the ensemble's rule, as if each were another member (:func:`multi_scale_size`).
-                A scale ``s`` costs about ``s**2`` of a plain prediction.
+            scales: Segmentation: segment each image (each whole photograph) resized by each of these
+                factors (1: as is; sides rounded to multiples of 16, :func:`multi_scale_size`) and
+                combine the scales' probabilities by the ensemble's rule, as if each were another
+                member. A scale ``s`` costs about ``s**2`` of a plain prediction.
         """
         scales = check_scales(scales, self.task, self.path)
         if scales != (1.0,):
