@@ -44,9 +44,9 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
                         help="what the members compute in (default: $AUTOBOT_SERVING_PRECISION or auto: bfloat16 "
                              "on CPUs that compute it natively, else float32)")
     parser.add_argument("--scales", type=scale_list, default=(1.0,), metavar="S[,S...]",
-                        help="Mars: also segment each photograph resized by these factors (sides rounded to multiples "
-                             "of 16) and combine the scales by the ensemble's rule, e.g. 1,1.25: about 2.6x the time "
-                             "(bench/mars_scales.py measures what it gains)")
+                        help="Mars: segment each photograph resized by each of these factors (1: as is; sides rounded "
+                             "to multiples of 16) and combine the scales by the ensemble's rule; 1,1.25 takes about "
+                             "2.6x the time (bench/mars_scales.py measures what it gains)")
     parser.add_argument("--separate-halves", action="store_true",
                         help="Mars: segment each row on its own, even two rows that are halves of one photograph "
                              "(same source_id or, in a file without it, adjacent rows whose seam continues); "
