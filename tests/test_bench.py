@@ -118,7 +118,8 @@ def test_mars_stacking_bench_fits_on_rows_no_member_saw(tiny_models, mars_raw, t
     assert "outside every member's bootstrap sample" in stdout and "stacked_balanced" in stdout
 
 
-def test_mars_scales_bench_scores_out_of_bag_and_heldout_rows_as_evaluate_does(tiny_models, mars_raw, tmp_path):
+def test_mars_scales_bench_scores_out_of_bag_and_heldout_rows_as_evaluate_does(tiny_models, mars_raw, tmp_path,
+                                                                                  capsys):
     import numpy as np
 
     from autobot.data import load_dataset
@@ -128,8 +129,14 @@ def test_mars_scales_bench_scores_out_of_bag_and_heldout_rows_as_evaluate_does(t
     data = tmp_path / "mars_rows.npz"
     np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
     out = tmp_path / "scales.json"
-    stdout = _run("mars_scales.py", "--models", str(tiny_models / "mars"), "--data", str(data), "--scales", "1,1.5",
-                  "--flip", "--resamples", "50", "--out", str(out))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mars_scales", ROOT / "bench" / "mars_scales.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # in this process: no second TensorFlow start
+    assert bench.main(["--models", str(tiny_models / "mars"), "--data", str(data), "--scales", "1,1.5", "--flip",
+                       "--resamples", "50", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
     result = json.loads(out.read_text())
     ensemble = load_ensemble(tiny_models / "mars")
     for part in ("outofbag", "heldout"):
