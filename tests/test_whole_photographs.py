@@ -100,14 +100,14 @@ def test_dataset_pairs_the_two_halves_of_each_photograph(mars_raw):
 
 
 def test_without_source_id_adjacent_halves_are_paired_by_their_seam(mars_raw):
-    """The course's test_set has no source_id: the seam finds most pairs and almost only pairs."""
+    """The course's test_set has no source_id: the seam finds nearly all pairs and almost only pairs."""
     from autobot.data.seams import adjacent_halves
 
     images, ids = mars_raw["training_set"][:3000, 0], mars_raw["source_id"][:3000]
     pairs = adjacent_halves(images)
     true_pairs = int((ids[1:] == ids[:-1]).sum())
     found = int((ids[pairs[:, 0]] == ids[pairs[:, 1]]).sum())
-    assert found / len(pairs) >= 0.98 and found / true_pairs >= 0.92, (found, len(pairs), true_pairs)
+    assert found / len(pairs) >= 0.99 and found / true_pairs >= 0.99, (found, len(pairs), true_pairs)
     assert len(np.unique(pairs)) == pairs.size and (pairs[:, 1] == pairs[:, 0] + 1).all()
     # two halves of different photographs in a row do not pair; a file without source_id pairs by seam
     assert adjacent_halves(images[[0, 2]]).shape == (0, 2)
