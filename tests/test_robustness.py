@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from autobot.cli import main as cli_main
 from autobot.data import load_dataset, train_val_indices
 from autobot.ensemble import bootstrap_rows, load_ensemble, out_of_bag_rows, split_rows
 from autobot.errors import DataError
@@ -62,23 +63,24 @@ def test_heldout_refuses_data_the_ensemble_was_not_trained_on(tiny_models):
     assert result.returncode == 2 and "[--heldout]" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_trained_and_heldout_rows_partition_the_file_the_ensemble_was_trained_on(tiny_models, mars_raw, tmp_path):
+def test_trained_and_heldout_rows_partition_the_file_the_ensemble_was_trained_on(tiny_models, mars_raw, tmp_path,
+                                                                                 capsys):
     rows = np.arange(0, 640, 10)  # the rows of tiny_models' Mars ensemble, in the course's layout
     data = tmp_path / "mars_rows.npz"
     np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
-    common = ("--task", "mars", "--data", str(data), "--models", str(tiny_models / "mars"))
+    common = ["evaluate", "--task", "mars", "--data", str(data), "--models", str(tiny_models / "mars")]
     reports = {}
-    for part in ("--heldout", "--trained", "--out-of-bag"):
-        result = run_evaluate(*common, part)
-        assert result.returncode == 0, result.stderr[-1500:]
-        reports[part] = json.loads(result.stdout)
+    for part in ("--heldout", "--trained", "--out-of-bag"):  # in-process: the command-line path, one TensorFlow start
+        assert cli_main(common + [part]) == 0
+        reports[part] = json.loads(capsys.readouterr().out)
     assert reports["--heldout"]["n"] + reports["--trained"]["n"] == len(rows)
     assert 0 < reports["--heldout"]["n"] < reports["--trained"]["n"]
     manifest = load_ensemble(tiny_models / "mars").manifest
     assert reports["--out-of-bag"]["n"] == len(out_of_bag_rows(manifest, load_dataset(data, "mars"))) > 0
     assert reports["--out-of-bag"]["n"] < reports["--trained"]["n"]
-    both = run_evaluate(*common, "--heldout", "--out-of-bag")
-    assert both.returncode == 2 and "not allowed with" in both.stderr
+    with pytest.raises(SystemExit) as stopped:
+        cli_main(common + ["--heldout", "--out-of-bag"])
+    assert stopped.value.code == 2 and "not allowed with" in capsys.readouterr().err
 
 
 def test_out_of_bag_rows_leave_out_every_photograph_a_member_drew_a_half_of():
