@@ -1,4 +1,5 @@
-"""The bench scripts run as a user runs them (subprocesses), in tiny configurations, and write sane JSON."""
+"""The bench scripts run in tiny configurations and write sane JSON: as a user runs them (subprocesses), or in
+this process where a second TensorFlow start would only add time."""
 
 from __future__ import annotations
 
@@ -17,6 +18,34 @@ def _run(script: str, *args: str, timeout: int = 120) -> str:
                           timeout=timeout, env={**os.environ, "AUTOBOT_SHARED": str(SHARED)})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done.stdout
+
+
+def _bench_module(name: str):
+    """``bench/NAME.py`` loaded in this process: no second TensorFlow start (about 5 s each)."""
+    import importlib.util
+
+    if str(ROOT / "bench") not in sys.path:
+        sys.path.insert(0, str(ROOT / "bench"))  # the scripts import their _common
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mars_seams_bench_measures_the_pairing_it_ships(mars_raw, tmp_path):
+    import numpy as np
+
+    data, out = tmp_path / "mars_rows.npz", tmp_path / "seams.json"
+    np.savez(data, training_set=mars_raw["training_set"][:2000], source_id=mars_raw["source_id"][:2000])
+    assert _bench_module("mars_seams").main(["--data", str(data), "--block", "200", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    true_pairs = int((mars_raw["source_id"][1:2000] == mars_raw["source_id"][:1999]).sum())
+    for rule in ("cross_validated", "shipped_weights", "step_under_300"):
+        found = result[rule]
+        assert found["true_pairs"] == true_pairs and found["pairs_found"] == true_pairs - found["missed"] + found["wrong"]
+    assert result["cross_validated"]["recall"] >= 0.98 and result["shipped_weights"]["recall"] >= 0.99
+    assert result["shipped_weights"]["missed"] < result["step_under_300"]["missed"]
+    assert len(result["fitted_on_all_rows"]["weights"]) == len(result["features"]) == 7
 
 
 def test_inference_bench_times_ensembles_members_and_plain_keras(tiny_models, tmp_path):
@@ -72,9 +101,9 @@ def test_training_bench_times_a_recipe_model(tmp_path):
 
 
 def test_training_bench_refuses_an_unknown_model(tmp_path):
-    done = subprocess.run([sys.executable, "bench/training.py", "--models", "resnet9000", "--out", str(tmp_path / "x.json")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode != 0 and "unknown model(s) ['resnet9000']" in done.stderr
+    with pytest.raises(SystemExit, match=r"unknown model\(s\) \['resnet9000'\]"):
+        _bench_module("training").main(["--models", "resnet9000", "--out", str(tmp_path / "x.json")])
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_mars_postprocess_bench_scores_each_step_on_the_half_it_was_not_tuned_on(tiny_models, mars_raw, tmp_path):
@@ -129,11 +158,7 @@ def test_mars_scales_bench_scores_out_of_bag_and_heldout_rows_as_evaluate_does(t
     data = tmp_path / "mars_rows.npz"
     np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
     out = tmp_path / "scales.json"
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mars_scales", ROOT / "bench" / "mars_scales.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)  # in this process: no second TensorFlow start
+    bench = _bench_module("mars_scales")
     assert bench.main(["--models", str(tiny_models / "mars"), "--data", str(data), "--scales", "1,1.5", "--flip",
                        "--resamples", "50", "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
