@@ -61,12 +61,12 @@ def fit_bias(probs, truth, names) -> list[float]:
     return bias
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", help="Mars ensemble folder (default: the shipped one)")
     parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
     parser.add_argument("--out", default=str(RESULTS / "mars_postprocess.json"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import numpy as np
 

@@ -106,14 +106,17 @@ def test_training_bench_refuses_an_unknown_model(tmp_path):
     assert not (tmp_path / "x.json").exists()
 
 
-def test_mars_postprocess_bench_scores_each_step_on_the_half_it_was_not_tuned_on(tiny_models, mars_raw, tmp_path):
+def test_mars_postprocess_bench_scores_each_step_on_the_half_it_was_not_tuned_on(tiny_models, mars_raw, tmp_path,
+                                                                                capsys):
     import numpy as np
 
     rows = np.arange(0, 640, 10)  # the rows tiny_models' Mars ensemble was trained on, in the course's layout
     data = tmp_path / "mars_rows.npz"
     np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
     out = tmp_path / "post.json"
-    stdout = _run("mars_postprocess.py", "--models", str(tiny_models / "mars"), "--data", str(data), "--out", str(out))
+    assert _bench_module("mars_postprocess").main(["--models", str(tiny_models / "mars"), "--data", str(data),
+                                                   "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
     result = json.loads(out.read_text())
     assert set(result["halves"]) == {"tuned_on_A_scored_on_B", "tuned_on_B_scored_on_A"}
     for half in result["halves"].values():
@@ -124,7 +127,7 @@ def test_mars_postprocess_bench_scores_each_step_on_the_half_it_was_not_tuned_on
     assert "plain mIoU" in stdout and "class bias" in stdout
 
 
-def test_mars_stacking_bench_fits_on_rows_no_member_saw(tiny_models, mars_raw, tmp_path):
+def test_mars_stacking_bench_fits_on_rows_no_member_saw(tiny_models, mars_raw, tmp_path, capsys):
     import numpy as np
 
     from autobot.data import load_dataset, train_val_indices
@@ -134,8 +137,9 @@ def test_mars_stacking_bench_fits_on_rows_no_member_saw(tiny_models, mars_raw, t
     data = tmp_path / "mars_rows.npz"
     np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
     out = tmp_path / "stack.json"
-    stdout = _run("mars_stacking.py", "--models", str(tiny_models / "mars"), "--data", str(data), "--pixels", "20000",
-                  "--out", str(out))
+    assert _bench_module("mars_stacking").main(["--models", str(tiny_models / "mars"), "--data", str(data),
+                                                "--pixels", "20000", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
     result = json.loads(out.read_text())
     manifest = load_ensemble(tiny_models / "mars").manifest
     train_idx, val_idx = train_val_indices(load_dataset(data, "mars"), manifest["config"]["val_fraction"],
@@ -179,3 +183,27 @@ def test_mars_scales_bench_scores_out_of_bag_and_heldout_rows_as_evaluate_does(t
         assert combos[((1.0,), False)]["miou"] == pytest.approx(expected["miou"], abs=1e-6)
         assert all(0 <= c["miou"] <= 1 for c in combos.values())
     assert "outofbag" in stdout and "heldout" in stdout
+
+
+def test_mars_compare_bench_scores_the_heldout_rows_as_evaluate_does(tiny_models, mars_raw, tmp_path, capsys):
+    """An ensemble against itself: the same score as ``Ensemble.evaluate``, no gain and no win on any half."""
+    import numpy as np
+
+    from autobot.data import load_dataset
+    from autobot.ensemble import load_ensemble, split_rows
+
+    rows = np.arange(0, 640, 10)  # tiny_models' Mars rows
+    data, out = tmp_path / "mars_rows.npz", tmp_path / "compare.json"
+    np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
+    folder = str(tiny_models / "mars")
+    assert _bench_module("mars_compare").main(["--candidate", folder, "--baseline", folder, "--data", str(data),
+                                               "--splits", "3", "--resamples", "50", "--out", str(out)]) == 0
+    assert "candidate higher on 0 of 6 random halves" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    ensemble = load_ensemble(folder)
+    heldout = split_rows(ensemble, load_dataset(data, "mars"), "heldout")
+    expected = ensemble.evaluate(heldout, halves=ensemble.whole_photographs(heldout))["miou"]
+    assert result["n_heldout"] == len(heldout) and result["all"]["candidate"] == result["all"]["baseline"]
+    assert result["all"]["candidate"] == pytest.approx(expected, abs=1e-4)
+    assert result["gain_all"] == 0 and result["candidate_wins"] == 0 and result["halves"] == 6
+    assert result["interval95"]["gain"] == [0.0, 0.0]
