@@ -207,3 +207,28 @@ def test_mars_compare_bench_scores_the_heldout_rows_as_evaluate_does(tiny_models
     assert result["all"]["candidate"] == pytest.approx(expected, abs=1e-4)
     assert result["gain_all"] == 0 and result["candidate_wins"] == 0 and result["halves"] == 6
     assert result["interval95"]["gain"] == [0.0, 0.0]
+
+
+def test_mars_lone_halves_bench_picks_out_of_bag_and_reports_held_out(tiny_models, mars_raw, tmp_path, capsys):
+    import numpy as np
+
+    from autobot.data import load_dataset
+    from autobot.ensemble import load_ensemble, split_rows
+
+    rows = np.arange(0, 640, 10)  # tiny_models' Mars rows
+    data, out = tmp_path / "mars_rows.npz", tmp_path / "lone.json"
+    np.savez_compressed(data, training_set=mars_raw["training_set"][rows], source_id=mars_raw["source_id"][rows])
+    folder = tiny_models / "mars"
+    assert _bench_module("mars_lone_halves").main(["--models", str(folder), "--data", str(data), "--paddings", "0,8",
+                                                   "--out", str(out)]) == 0
+    assert "picked out of bag" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    ensemble = load_ensemble(folder)
+    heldout = split_rows(ensemble, load_dataset(data, "mars"), "heldout")
+    ensemble.lone_half_padding = 8
+    alone = ensemble.evaluate(heldout)  # no halves: every row on its own, 8 rows mirrored below
+    assert result["every_row_on_its_own"]["heldout"]["8"]["miou"] == pytest.approx(alone["miou"], abs=1e-4)
+    picked = result["picked_out_of_bag"]
+    out_of_bag = result["every_row_on_its_own"]["outofbag"]
+    assert out_of_bag[str(picked)]["miou"] == max(out_of_bag["0"]["miou"], out_of_bag["8"]["miou"])
+    assert result["heldout_as_evaluate"]["n"] == len(heldout) and result["shipped_padding"] == 0

@@ -204,3 +204,67 @@ def test_a_member_trained_on_whole_photographs_serves_halves(tmp_path, mars_raw,
     keras.backend.clear_session()
     with pytest.raises(ValueError, match="whole_photographs: expected false for task 'blood'"):
         TrainConfig(task="blood", whole_photographs=True)
+
+
+def test_a_lone_half_is_segmented_as_the_top_of_a_mirrored_frame(tiny_models, mars_raw):
+    from autobot.ensemble import load_ensemble
+    from autobot.errors import DataError
+    from autobot.train.member import predict_probs
+
+    ensemble = load_ensemble(tiny_models / "mars")
+    assert ensemble.lone_half_padding == 0  # a manifest that does not say: each lone half as is
+    images = mars_raw["training_set"][:6, 0]
+    pairs = load_dataset(MARS_NPZ, "mars").take(np.arange(6)).photograph_halves()
+    single = np.setdiff1d(np.arange(6), pairs.ravel())
+    plain = ensemble.predict(images, halves=pairs)
+    ensemble.lone_half_padding = 16
+    padded = ensemble.predict(images, halves=pairs)
+    np.testing.assert_allclose(padded.probs[pairs.ravel()], plain.probs[pairs.ravel()], atol=1e-6)
+    # the half on top of an 80-row frame, its last 16 rows mirrored below, the frame's top 64 rows kept
+    frames = np.concatenate([images[single], images[single][:, ::-1][:, :16]], axis=1)[..., None]
+    assert (frames[:, 63] == frames[:, 64]).all() and (frames[:, 48] == frames[:, 79]).all()
+    tall = ensemble.at_size(80, 128)
+    expected = ensemble.combine_probs(np.stack([predict_probs(m, frames)[:, :64] for m in tall.members]))
+    np.testing.assert_allclose(padded.probs[single], expected, atol=1e-5)
+    assert np.abs(padded.probs[single] - plain.probs[single]).max() > 1e-3
+    streamed = ensemble.predict(images, halves=pairs, keep_members=False, tta=True)
+    np.testing.assert_allclose(streamed.probs, ensemble.predict(images, halves=pairs, tta=True).probs, atol=1e-5)
+    alone = ensemble.predict(images[single])  # no pairs at all: the same padded rows
+    np.testing.assert_allclose(alone.probs, padded.probs[single], atol=1e-5)
+    uploaded = segment(ensemble, images[single[0]])  # the app: a 64x128 upload is a lone half
+    np.testing.assert_allclose(uploaded.probs, padded.probs[single[0]], atol=1e-5)
+    assert uploaded.mirrored_rows == 16 and "its last 16 rows mirrored below it" in how_segmented(uploaded)
+    tall = segment(ensemble, np.vstack([images[0], images[1]]))  # two model heights: whole, nothing mirrored
+    assert tall.mirrored_rows == 0 and how_segmented(tall) == "Segmented whole at 128 pixels wide."
+    ensemble.lone_half_padding = 4  # 68 rows: three poolings cannot halve it evenly
+    with pytest.raises(DataError, match=r"\[lone_half_padding\]: expected rows the members can be rebuilt to take.*found 4"):
+        ensemble.predict(images[single])
+    ensemble.lone_half_padding = 0
+
+
+def test_lone_half_padding_is_the_manifests_and_the_command_lines(tiny_models, mars_raw, tmp_path, capsys):
+    from autobot.ensemble import load_ensemble
+    from autobot.errors import DataError
+
+    data = tmp_path / "mars.npz"
+    np.savez(data, training_set=mars_raw["training_set"][:24], source_id=mars_raw["source_id"][:24])
+    assert main(["assemble", "--out", str(tmp_path / "padded"), "--lone-half-padding", "16",
+                 f"{tiny_models / 'mars'}:0", f"{tiny_models / 'mars'}:1"]) == 0
+    assert json.loads(capsys.readouterr().out)["lone_half_padding"] == 16
+    padded = load_ensemble(tmp_path / "padded", precision="float32")
+    assert padded.lone_half_padding == 16
+    common = ["evaluate", "--task", "mars", "--data", str(data), "--separate-halves", "--precision", "float32"]
+    assert main([*common, "--models", str(tmp_path / "padded")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["lone_half_padding"] == 16
+    dataset = load_dataset(data, "mars")
+    assert report["miou"] == pytest.approx(padded.evaluate(dataset)["miou"], abs=1e-9)
+    assert main([*common, "--models", str(tiny_models / "mars"), "--lone-half-padding", "16"]) == 0
+    assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(report["miou"], abs=1e-9)
+    with pytest.raises(SystemExit):
+        main([*common, "--lone-half-padding", "-16"])
+    assert "expected a whole number of rows, 0 or more" in capsys.readouterr().err
+    manifest = tmp_path / "padded" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "lone_half_padding": "16 rows"}))
+    with pytest.raises(DataError, match=r"padded/manifest.json \[lone_half_padding\]: expected a whole number of rows"):
+        load_ensemble(tmp_path / "padded")

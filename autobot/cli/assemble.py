@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from autobot.cli.evaluate import rows_count
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -20,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="float16 stores the members at half the size; they still compute in float32")
     parser.add_argument("--combine", choices=("mean", "geometric"),
                         help="how the ensemble combines member probabilities (default: the first source's rule)")
+    parser.add_argument("--lone-half-padding", type=rows_count, metavar="ROWS",
+                        help="Mars: rows mirrored below a half segmented on its own, with no partner half in the file "
+                             "(default: the first source's; 16 for members trained on whole photographs)")
     parser.set_defaults(run=run)
 
 
@@ -35,9 +40,11 @@ def run(args: argparse.Namespace) -> int:
         from autobot.ensemble.bagging import _read_manifest
 
         dataset = load_dataset(args.data, _read_manifest(picks[0][0])["task"])
-    out = assemble_ensemble(picks, args.out, dataset, weights_dtype=args.weights_dtype, combine=args.combine)
+    out = assemble_ensemble(picks, args.out, dataset, weights_dtype=args.weights_dtype, combine=args.combine,
+                           lone_half_padding=args.lone_half_padding)
     manifest = json.loads((out / "manifest.json").read_text())
     print(json.dumps({"out": str(out), "members": manifest["assembled_from"],
                       "combine": manifest.get("combine", "mean"),
+                      "lone_half_padding": manifest.get("lone_half_padding", 0),
                       "val_metrics": manifest.get("val_metrics")}))
     return 0

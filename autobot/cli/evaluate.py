@@ -47,10 +47,20 @@ def add_ensemble_arguments(parser: argparse.ArgumentParser, data_help: str) -> N
                         help="Mars: segment each photograph resized by each of these factors (1: as is; sides rounded "
                              "to multiples of 16) and combine the scales by the ensemble's rule; 1,1.25 takes about "
                              "2.6x the time (bench/mars_scales.py measures what it gains)")
+    parser.add_argument("--lone-half-padding", type=rows_count, metavar="ROWS",
+                        help="Mars: rows mirrored below a half segmented on its own (no partner half in the file, or "
+                             "--separate-halves), instead of the manifest's (bench/mars_lone_halves.py measures it)")
     parser.add_argument("--separate-halves", action="store_true",
                         help="Mars: segment each row on its own, even two rows that are halves of one photograph "
                              "(same source_id or, in a file without it, adjacent rows whose seam continues); "
                              "by default such a pair is segmented as the whole photograph")
+
+
+def rows_count(text: str) -> int:
+    """``--lone-half-padding`` as a whole number of rows, 0 or more."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of rows, 0 or more, such as 16; found {text!r}")
+    return int(text)
 
 
 def scale_list(text: str) -> tuple[float, ...]:
@@ -72,12 +82,14 @@ def photograph_halves(args: argparse.Namespace, ensemble, dataset):
 
 
 def load_for_cli(args: argparse.Namespace):
-    """The ensemble ``--task``/``--models`` name, with ``--combine`` applied."""
+    """The ensemble ``--task``/``--models`` name, with ``--combine`` and ``--lone-half-padding`` applied."""
     from autobot.ensemble import load_task_ensemble
 
     ensemble = load_task_ensemble(args.task, args.models, args.precision)
     if args.combine:
         ensemble.combine = args.combine
+    if args.lone_half_padding is not None:
+        ensemble.lone_half_padding = args.lone_half_padding
     return ensemble
 
 
@@ -110,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "mars":
         extra["whole_photographs"] = 0 if halves is None else len(halves)
         extra["halves_paired_by"] = None if halves is None else dataset.halves_paired_by
+        extra["lone_half_padding"] = ensemble.lone_half_padding
     print(json.dumps({"task": args.task, "n": len(dataset), **report, **extra, "precision": ensemble.precision,
                       "seconds": round(time.time() - start, 2)}))
     return 0

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from autobot import __version__
-from autobot.ensemble.bagging import MANIFEST, _member_val_metrics, _read_manifest, load_ensemble, split_rows
+from autobot.ensemble.bagging import (MANIFEST, _member_val_metrics, _read_manifest, check_lone_half_padding,
+                                     load_ensemble, split_rows)
 from autobot.ensemble.combine import check_rule
 from autobot.ensemble.storage import WEIGHTS_DTYPES, store_weights_as, stored_weights_dtype
 from autobot.errors import DataError
@@ -50,7 +51,8 @@ def _get(manifest: dict[str, Any], keys: Sequence[str]) -> Any:
 
 
 def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Path, dataset=None,
-                      weights_dtype: str = "float32", combine: str | None = None) -> Path:
+                      weights_dtype: str = "float32", combine: str | None = None,
+                      lone_half_padding: int | None = None) -> Path:
     """Copy the picked members into a new ensemble folder with one manifest.
 
     Args:
@@ -63,6 +65,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
             compute in float32; see :mod:`autobot.ensemble.storage`).
         combine: How the new ensemble combines member probabilities (:mod:`autobot.ensemble.combine`);
             default: the first source's rule.
+        lone_half_padding: Rows mirrored below a Mars half segmented on its own
+            (:meth:`autobot.ensemble.Ensemble.predict`); default: the first source's.
 
     Returns:
         ``out_dir``.
@@ -74,6 +78,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
         raise DataError(out_dir, "weights_dtype", f"one of {', '.join(WEIGHTS_DTYPES)}", repr(weights_dtype))
     if combine is not None:
         check_rule(combine, out_dir, "combine")
+    if lone_half_padding is not None:
+        check_lone_half_padding(lone_half_padding, out_dir)
     if (out / MANIFEST).exists():
         raise DataError(out / MANIFEST, None, "a new folder for the assembled ensemble", "an existing ensemble")
     sources = [(Path(folder), index, _read_manifest(Path(folder))) for folder, index in picks]
@@ -102,6 +108,8 @@ def assemble_ensemble(picks: Sequence[tuple[str | Path, int]], out_dir: str | Pa
                      created=datetime.now(timezone.utc).isoformat(timespec="seconds"), autobot_version=__version__)
     if combine is not None:
         assembled["combine"] = combine
+    if lone_half_padding is not None:
+        assembled["lone_half_padding"] = lone_half_padding
     _write_json(out / MANIFEST, assembled)
     if dataset is not None:
         ensemble = load_ensemble(out, precision="float32")  # the manifest's scores are the same on every machine

@@ -29,4 +29,7 @@ def at_input_size(model: keras.Model, height: int, width: int) -> keras.Model | 
         copy.set_weights(model.get_weights())
     except Exception:  # noqa: BLE001  (any layer that cannot take the size: the model keeps its own)
         return None
+    segments = len(model.output_shape) == 4 and tuple(model.output_shape[1:3]) == tuple(model.input_shape[1:3])
+    if segments and tuple(copy.output_shape[1:3]) != (int(height), int(width)):
+        return None  # a size its poolings cannot halve evenly: the graph builds, then fails on real inputs
     return copy
