@@ -22,6 +22,13 @@ def pytest_configure(config):
     # Ensembles serve in bfloat16 only on CPUs with it (autobot.runtime.serving_precision): pin float32 so the
     # comparisons with member files hold on every machine; tests/test_precision.py covers bfloat16 and the choice.
     os.environ.setdefault("AUTOBOT_SERVING_PRECISION", "float32")
+    # XLA (TensorFlow's jit_compile, JAX) compiles without LLVM's optimisation passes, 2-3x faster: the tests
+    # check results on tiny models, where compiling is most of the time. Subprocesses inherit it.
+    os.environ.setdefault("XLA_FLAGS", FAST_XLA_COMPILE)
+
+
+#: XLA_FLAGS for the tests (see pytest_configure).
+FAST_XLA_COMPILE = "--xla_backend_optimization_level=0"
 
 
 #: Registry models trained from scratch (the ImageNet backbones nest a whole model as one layer).

@@ -222,8 +222,10 @@ def test_after_all_that_the_app_still_serves_and_logged_no_traceback(server, cli
 
     label, *_ = client.predict(handle_file(files / "cell.png"), api_name="/classify")
     _shown, _shares, _uncertainty, note = client.predict(handle_file(files / "terrain.png"), api_name="/segment")
-    # a lone 64x128 half meets the members at their own size: nothing tiled, nothing resized
-    assert label["label"] and note.endswith("used as is. Segmented whole at 128 pixels wide."), note
+    # a lone 64x128 half: nothing tiled or resized, 16 rows mirrored below it (the manifest's lone_half_padding)
+    assert label["label"] and note.endswith(
+        "used as is. Segmented whole at 128 pixels wide, with its last 16 rows mirrored below it (the members learned "
+        "on whole photographs, taller than one half)."), note
     assert server.process.poll() is None
     assert "Traceback" not in server.output(), server.output()[-3000:]
 

@@ -14,7 +14,7 @@ import pytest
 from autobot.jobs import JobStore
 from autobot.jobs.catalog import active_model_path, list_models
 from autobot.jobs.runner import Runner
-from conftest import MARS_NPZ, ROOT
+from conftest import FAST_XLA_COMPILE, MARS_NPZ, ROOT
 from test_jobs import wait_for
 
 TINY = {"ensemble.members": "1", "train.batch_size": "16", "train.max_val": "32",
@@ -107,9 +107,6 @@ def test_members_train_as_separate_jobs_then_assemble(tiny_blood, tmp_path):
     assert [m["seed"] for m in manifest["members"]] == [1337, 1338]
     assert "epoch 1/1" not in assemble.stderr, "the assembling run found both members finished"
 
-
-#: XLA compiles without LLVM's optimisation passes: tests check results, not speed
-FAST_XLA_COMPILE = "--xla_backend_optimization_level=0"
 
 JAX_PREDICT = """
 import sys, numpy as np

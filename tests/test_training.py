@@ -178,7 +178,7 @@ def test_evaluate_cli_json(task, ensembles, data_files, capsys):
         assert len(report["confusion"]) == 8
     else:
         assert set(report) == {"task", "n", "miou", "per_class_iou", "pixel_accuracy", "miou_interval95",
-                               "whole_photographs", "halves_paired_by", "precision", "seconds"}
+                               "whole_photographs", "halves_paired_by", "lone_half_padding", "precision", "seconds"}
         low, high = report["miou_interval95"]
         assert low < report["miou"] < high  # 64 rows of different photographs: a wide interval around the score
         assert report["whole_photographs"] == 0  # every 10th row: no photograph has both halves here
