@@ -335,6 +335,20 @@ def test_train_cli_runs_a_recipe_and_resumes_longer(data_files, tmp_path, capsys
     keras.backend.clear_session()
 
 
+def test_a_mars_recipe_writes_its_lone_half_padding_to_the_manifest(ensembles, data_files, tmp_path, capsys):
+    assert load_ensemble(ensembles["mars"]).manifest["lone_half_padding"] == 0  # train_ensemble's default
+    assert "lone_half_padding" not in load_ensemble(ensembles["blood"]).manifest  # a Mars setting only
+    args = ["train", "mars_cpu", "--data", str(data_files["mars"]), "--out", str(tmp_path / "ens"),
+            "--set", "ensemble.models=[unet]", "--set", "train.epochs=1", "--set", "train.steps_per_epoch=1",
+            "--set", "train.batch_size=16", "--set", "train.model_kwargs={base_filters: 4, depth: 3}",
+            "--set", "train.jit_compile=false"]
+    assert main(args + ["--set", "ensemble.lone_half_padding=sixteen"]) == 2
+    assert "[ensemble.lone_half_padding]: expected a whole number of rows" in capsys.readouterr().err
+    assert main(args + ["--set", "ensemble.lone_half_padding=16"]) == 0
+    assert load_ensemble(tmp_path / "ens").lone_half_padding == 16
+    keras.backend.clear_session()
+
+
 def test_seed_offset_trains_new_members_on_the_same_split(ensembles, data_files, tmp_path, monkeypatch, capsys):
     """A later run with ``seed_offset=2`` trains what member 2 of the first run would be, on its split."""
     import autobot.ensemble.bagging as bagging

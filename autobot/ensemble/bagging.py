@@ -267,10 +267,10 @@ def _miou_interval(dataset: Dataset, labels: np.ndarray, task: TaskSpec) -> list
     return [round(v, 4) for v in interval(resampled_mious(confusions, 1000, seed=0, ignore_label=task.ignore_label))]
 
 
-def check_lone_half_padding(value: Any, source: Any = None) -> int:
-    """``lone_half_padding`` as a whole number of rows (0 or more); a DataError naming it otherwise."""
+def check_lone_half_padding(value: Any, source: Any = None, key: str = "lone_half_padding") -> int:
+    """``lone_half_padding`` as a whole number of rows (0 or more); a DataError naming ``key`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise DataError(source, "lone_half_padding", "a whole number of rows, 0 or more (such as 16)", repr(value)[:80])
+        raise DataError(source, key, "a whole number of rows, 0 or more (such as 16)", repr(value)[:80])
     return int(value)
 
 
@@ -375,6 +375,7 @@ def train_ensemble(
     only: Sequence[int] | None = None,
     combine: str = "mean",
     seed_offset: int = 0,
+    lone_half_padding: int = 0,
 ) -> Path:
     """Train a bagged ensemble and write its folder (resumable: re-run to continue).
 
@@ -393,6 +394,8 @@ def train_ensemble(
         combine: How the ensemble combines member probabilities (:mod:`autobot.ensemble.combine`).
         seed_offset: Shifts the members' seeds and bootstrap samples but not the train/validation
             split (``config.seed``), so a later run adds new members on the same held-out rows.
+        lone_half_padding: Mars: rows mirrored below a half segmented on its own (:meth:`Ensemble.predict`),
+            written to the manifest; 16 helped members trained on whole photographs.
 
     Returns:
         ``out_dir``.
@@ -401,6 +404,7 @@ def train_ensemble(
     if isinstance(seed_offset, bool) or not isinstance(seed_offset, int) or seed_offset < 0:
         raise DataError(out_dir, "ensemble.seed_offset", "a whole number >= 0", repr(seed_offset))
     check_rule(combine, out_dir, "ensemble.combine")
+    check_lone_half_padding(lone_half_padding, out_dir, "ensemble.lone_half_padding")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = list(models) if models else [config.model] * n_members
@@ -421,6 +425,8 @@ def train_ensemble(
         "combine": combine,
         "autobot_version": __version__,
     }
+    if task.kind == "segmentation":
+        manifest["lone_half_padding"] = lone_half_padding
     val_images = resize_batch(dataset.images[val_idx], config.image_size)
     val_truth = dataset.targets[val_idx]
     if task.kind == "segmentation":

@@ -1,8 +1,8 @@
 """Recipes: YAML files in ``training/`` that name the data, the ensemble and a TrainConfig.
 
 A recipe has ``task``, ``data`` (a path, relative ones taken from the project root),
-``ensemble`` (``members`` or ``models``, ``bootstrap``, ``combine``, ``seed_offset``) and ``train``
-(TrainConfig fields).
+``ensemble`` (``members`` or ``models``, ``bootstrap``, ``combine``, ``seed_offset``,
+``lone_half_padding``) and ``train`` (TrainConfig fields).
 ``--set key=value`` overrides use dotted keys, e.g. ``train.epochs=2``.
 """
 
@@ -85,4 +85,5 @@ def run_recipe(recipe: dict[str, Any], out_dir: str | Path, data: str | Path | N
     return train_ensemble(config, dataset, n_members=int(ens.get("members", 1)), out_dir=out_dir,
                           models=ens.get("models"), bootstrap=bool(ens.get("bootstrap", True)),
                           recipe=recipe, progress=progress, only=ens.get("only"),
-                          combine=ens.get("combine", "mean"), seed_offset=ens.get("seed_offset", 0))
+                          combine=ens.get("combine", "mean"), seed_offset=ens.get("seed_offset", 0),
+                          lone_half_padding=ens.get("lone_half_padding", 0))
