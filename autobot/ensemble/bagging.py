@@ -203,7 +203,8 @@ class Ensemble:
         """The members rebuilt for a half with ``lone_half_padding`` rows below; a DataError if they cannot be."""
         padded = self.at_size(size[0] + self.lone_half_padding, size[1])
         if padded is None:
-            raise DataError(self.path, "lone_half_padding", "rows the members can be rebuilt to take (a multiple of "
+            raise DataError(Path(self.path) / MANIFEST if self.path else None, "lone_half_padding",
+                            "rows the members can be rebuilt to take (a multiple of "
                             "16 for a U-Net of four poolings; 0 for members bound to one size)",
                             f"{self.lone_half_padding} (for {size[0]}x{size[1]} inputs)")
         return padded
