@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -14,6 +15,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AUTOBOT_SHARED", ROOT.parent / "shared"))
 RESULTS = ROOT / "bench" / "results"
+MARS_DEV = SHARED / "data" / "mars" / "mars_dev.npz"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -55,6 +57,19 @@ def machine() -> dict[str, Any]:
 def command_line() -> str:
     return " ".join(["python", os.path.relpath(sys.argv[0], ROOT) if os.path.isabs(sys.argv[0]) else sys.argv[0],
                      *sys.argv[1:]])
+
+
+def mars_bench_parser(doc: str, name: str, models: bool = True) -> argparse.ArgumentParser:
+    """The options every Mars bench takes: ``--models`` (unless it names its own ensembles), ``--data``, ``--out``.
+
+    ``doc``'s first line is the description; ``--out`` defaults to ``bench/results/NAME.json``.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if models:
+        parser.add_argument("--models", default=None, help="ensemble folder (default: the shipped Mars ensemble)")
+    parser.add_argument("--data", default=str(MARS_DEV))
+    parser.add_argument("--out", default=str(RESULTS / f"{name}.json"))
+    return parser
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:

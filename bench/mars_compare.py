@@ -18,7 +18,6 @@ their seam (:mod:`autobot.data.seams`).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -28,20 +27,18 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
+from _common import command_line, machine, mars_bench_parser, write_json  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = mars_bench_parser(__doc__, "mars_compare", models=False)
     parser.add_argument("--candidate", required=True, help="ensemble folder to test")
     parser.add_argument("--baseline", default=None, help="ensemble folder to beat (default: the shipped one)")
-    parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
     parser.add_argument("--splits", type=int, default=10, help="random two-way splits of the held-out photographs")
     parser.add_argument("--separate-halves", action="store_true", help="segment each row on its own")
     parser.add_argument("--seam", action="store_true",
                         help="pair halves by their seam, as in a file without source_id (the random splits still use it)")
     parser.add_argument("--resamples", type=int, default=2000, help="bootstrap draws of the held-out photographs")
-    parser.add_argument("--out", default=str(RESULTS / "mars_compare.json"))
     args = parser.parse_args(argv)
 
     import numpy as np

@@ -20,7 +20,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
+from _common import command_line, machine, mars_bench_parser, write_json  # noqa: E402
 
 BIAS_GRID = [round(-1.5 + 0.1 * i, 2) for i in range(31)]
 SIGMAS = [0.0, 1.0, 2.0, 3.0, 4.0]
@@ -62,10 +61,7 @@ def fit_bias(probs, truth, names) -> list[float]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", help="Mars ensemble folder (default: the shipped one)")
-    parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
-    parser.add_argument("--out", default=str(RESULTS / "mars_postprocess.json"))
+    parser = mars_bench_parser(__doc__, "mars_postprocess")
     args = parser.parse_args(argv)
 
     import numpy as np

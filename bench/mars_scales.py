@@ -19,7 +19,6 @@ A scale ``s`` costs about ``s**2`` of a plain prediction; mirror images double t
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import sys
@@ -29,19 +28,16 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
+from _common import command_line, machine, mars_bench_parser, write_json  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=None, help="ensemble folder (default: the shipped Mars ensemble)")
-    parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
+    parser = mars_bench_parser(__doc__, "mars_scales")
     parser.add_argument("--scales", default="1,1.25", help="comma-separated scales of the photograph's sides")
     parser.add_argument("--flip", action="store_true", help="also combine each scale's mirror image")
     parser.add_argument("--resamples", type=int, default=1000,
                         help="bootstrap draws of the photographs for each combination's 95%% interval of its gain "
                              "over the first scale alone")
-    parser.add_argument("--out", default=str(RESULTS / "mars_scales.json"))
     args = parser.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",")]
 

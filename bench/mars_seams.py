@@ -15,13 +15,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
+from _common import command_line, machine, mars_bench_parser, write_json  # noqa: E402
 
 THRESHOLDS = (-5.0, -4.0, -3.0, -2.0, -1.0, 0.0, 1.0)
 
@@ -35,10 +34,8 @@ def pairing_quality(pairs, true_pairs: set) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
+    parser = mars_bench_parser(__doc__, "mars_seams", models=False)
     parser.add_argument("--block", type=int, default=500, help="rows per block; whole blocks go to one fold")
-    parser.add_argument("--out", default=str(RESULTS / "mars_seams.json"))
     args = parser.parse_args(argv)
 
     import numpy as np

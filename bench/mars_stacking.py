@@ -18,7 +18,6 @@ they compute in the serving precision (``AUTOBOT_SERVING_PRECISION``; the result
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
+from _common import command_line, machine, mars_bench_parser, write_json  # noqa: E402
 
 def member_log_probs(ensemble, images):
     """``(N, H, W, M * C)`` log-probabilities, member-major, floored as the geometric combine floors them."""
@@ -41,11 +40,8 @@ def member_log_probs(ensemble, images):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=None, help="ensemble folder (default: the shipped Mars ensemble)")
-    parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
+    parser = mars_bench_parser(__doc__, "mars_stacking")
     parser.add_argument("--pixels", type=int, default=400_000, help="labelled out-of-bag pixels to fit on")
-    parser.add_argument("--out", default=str(RESULTS / "mars_stacking.json"))
     args = parser.parse_args(argv)
 
     import numpy as np

@@ -14,7 +14,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -23,14 +22,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED, command_line, machine, write_json  # noqa: E402
+from _common import command_line, machine, mars_bench_parser, write_json  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=None, help="ensemble folder (default: the shipped Mars ensemble)")
-    parser.add_argument("--data", default=str(SHARED / "data" / "mars" / "mars_dev.npz"))
-    parser.add_argument("--out", default=str(RESULTS / "mars_whole_frames.json"))
+    parser = mars_bench_parser(__doc__, "mars_whole_frames")
     args = parser.parse_args(argv)
 
     import numpy as np
