@@ -156,18 +156,19 @@ class Ensemble:
             pairs = pairs[:0]
         singles = np.setdiff1d(np.arange(len(x)), pairs.ravel())
         frames = np.concatenate([x[pairs[:, 0]], x[pairs[:, 1]]], axis=1) if len(pairs) else None
+        lone = x[singles] if len(pairs) else x  # the rows segmented on their own, gathered (and padded) once
+        lone_members = self.members
         pad = self.lone_half_padding if self.task.kind == "segmentation" and len(singles) else 0
-        padded = self.padded_for_lone_halves(x.shape[1:3]) if pad else None
+        if pad:
+            lone_members = self.padded_for_lone_halves(x.shape[1:3]).members
+            lone = np.pad(lone, ((0, 0), (0, pad), (0, 0), (0, 0)), mode="symmetric")
 
         def over_views(model, inputs):
             p = sum(undo(predict_probs(model, np.ascontiguousarray(view(inputs)), batch_size)) for view, undo in views)
             return p / len(views)
 
-        def over_singles(i, rows):
-            if padded is None:
-                return over_views(self.members[i], x[rows])
-            below = np.pad(x[rows], ((0, 0), (0, pad), (0, 0), (0, 0)), mode="symmetric")
-            return over_views(padded.members[i], below)[:, : x.shape[1]]
+        def over_singles(i):
+            return over_views(lone_members[i], lone)[:, : x.shape[1]]  # the half's own rows, without the padding
 
         per_member, total = [], None
         for i in range(len(self.members)):
@@ -177,9 +178,9 @@ class Ensemble:
                 p[pairs[:, 0]], p[pairs[:, 1]] = q[:, : x.shape[1]], q[:, x.shape[1] :]
                 del q
                 if len(singles):
-                    p[singles] = over_singles(i, singles)
+                    p[singles] = over_singles(i)
             else:
-                p = over_singles(i, slice(None))
+                p = over_singles(i)
             if self.task.kind == "segmentation" and tuple(p.shape[1:3]) != tuple(original):
                 p = _resize_probs(p, original)
             p = p.astype(np.float32, copy=False)
